@@ -1,0 +1,1 @@
+"""Runnable agents and their public entry points."""

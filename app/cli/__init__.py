@@ -1,0 +1,76 @@
+"""The ``kubeai`` command line.
+
+Each command group lives in its own module and registers a Typer sub-application here. Every command loads the
+project configuration once (``--config`` or ``$KUBEAI_CONFIG`` or ``./kubeai.yaml``) and passes typed sections
+down. A :class:`~kubeai.errors.KubeAIError` is printed as one sentence and exits with status 1.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from app.cli import _context
+from app.cli.catalog import app as catalog_app
+from app.cli.knowledge import app as knowledge_app
+from app.cli.serving import register as register_serving
+from app.cli.warehouse import app as warehouse_app
+from kubeai import __version__
+from kubeai.errors import KubeAIError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="kubeai",
+    help="Wire business systems to LLMs: prompting, RAG and fine-tuning on vLLM.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"kubeai {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: str | None = typer.Option(
+        None, "--config", "-c", help="Project config file (default: $KUBEAI_CONFIG or ./kubeai.yaml)."
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    ctx.obj = _context.CliState(config_path=config)
+
+
+register_serving(app)
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(knowledge_app, name="knowledge")
+app.add_typer(warehouse_app, name="warehouse")
+
+
+def main() -> None:
+    """Run the CLI; turn project errors into one sentence on stderr and exit status 1."""
+    try:
+        app(standalone_mode=False)
+    except KubeAIError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(1)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

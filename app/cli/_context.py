@@ -1,0 +1,34 @@
+"""Per-invocation CLI state: the configuration, loaded once and lazily."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import typer
+
+from kubeai.config import ProjectConfig, load_config
+
+__all__ = ["CliState", "config"]
+
+
+@dataclass
+class CliState:
+    """What the root callback knows before a command runs."""
+
+    config_path: str | None = None
+    _config: ProjectConfig | None = field(default=None, repr=False)
+
+    def config(self) -> ProjectConfig:
+        """The project configuration; read on first use."""
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+
+def config(ctx: typer.Context) -> ProjectConfig:
+    """The project configuration for the running command."""
+    state = ctx.find_root().obj
+    if not isinstance(state, CliState):
+        state = CliState()
+        ctx.find_root().obj = state
+    return state.config()

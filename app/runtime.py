@@ -1,0 +1,99 @@
+"""Assemble the model runtime from the project configuration: registry, client, prepared models, server plan.
+
+This is the one place that turns a :class:`~kubeai.config.ProjectConfig` into serving objects, so the CLI, the
+HTTP API, the tests and the benchmarks start the same server the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from finetune.default_adapter import DEFAULT_ADAPTER, train_default_adapter
+from finetune.lora import LoraTrainingConfig
+from kubeai.config import ProjectConfig
+from kubeai.errors import ServingError
+from serving.bundled import resolve_source
+from serving.client import ModelClient
+from serving.launcher import LaunchPlan, VLLMServer, plan_launch
+from serving.registry import ModelRegistry
+
+__all__ = [
+    "PreparedModels",
+    "model_client",
+    "model_registry",
+    "prepare_models",
+    "server_for",
+]
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PreparedModels:
+    """Paths of the base model directory and of every adapter, ready for vLLM."""
+
+    base_dir: Path
+    trained: tuple[str, ...]
+
+
+def model_registry(config: ProjectConfig) -> ModelRegistry:
+    """The registry of the configured base model and adapters."""
+    return ModelRegistry(config.models)
+
+
+def model_client(config: ProjectConfig, *, base_url: str | None = None) -> ModelClient:
+    """A client for the configured endpoint whose default model is the registry's base model."""
+    llm = config.llm if base_url is None else config.llm.model_copy(update={"base_url": base_url})
+    return ModelClient(llm, default_model=config.models.base.name)
+
+
+def prepare_models(
+    config: ProjectConfig,
+    *,
+    retrain: bool = False,
+    training: LoraTrainingConfig | None = None,
+    progress: Progress | None = None,
+) -> PreparedModels:
+    """Make the base model servable and train the default adapter if it is registered but missing.
+
+    Idempotent: a converted model and a trained adapter are reused.
+
+    Raises:
+        ServingError: The base model cannot be prepared, or a registered adapter other than the default one is
+            missing (only the default adapter can be trained here).
+    """
+    say = progress or (lambda _message: None)
+    say(f"base model {config.models.base.name}: {config.models.base.source}")
+    base_dir = resolve_source(config.models.base.source, config.data_dir / "models")
+    trained: list[str] = []
+    for adapter in config.models.adapters:
+        present = (adapter.path / "adapter_config.json").is_file()
+        if present and not (retrain and adapter.name == DEFAULT_ADAPTER):
+            continue
+        if adapter.name != DEFAULT_ADAPTER:
+            raise ServingError(
+                f"Adapter {adapter.name!r} is registered but {adapter.path} holds no adapter; train or copy it "
+                "there, or remove it from models.adapters."
+            )
+        say(f"training LoRA adapter {adapter.name} into {adapter.path} (about a minute or two on CPU)")
+        report = train_default_adapter(
+            base_dir,
+            adapter.path,
+            config=training,
+            progress=lambda step, total, loss: say(f"  step {step}/{total} loss {loss:.3f}"),
+        )
+        say(f"  done: {report.steps} steps, loss {report.first_loss:.2f} -> {report.final_loss:.2f}")
+        trained.append(adapter.name)
+    return PreparedModels(base_dir=base_dir, trained=tuple(trained))
+
+
+def server_for(
+    config: ProjectConfig, *, port: int | None = None, progress: Progress | None = None
+) -> tuple[VLLMServer, LaunchPlan]:
+    """A (not yet started) vLLM server for the configured models, preparing them first."""
+    prepared = prepare_models(config, progress=progress)
+    plan = plan_launch(config.serving, model_registry(config), prepared.base_dir, port=port)
+    log = config.data_dir / "logs" / f"vllm-{plan.port}.log"
+    return VLLMServer(plan, log_path=log), plan

@@ -1,0 +1,1 @@
+"""Training data shipped with the project."""

@@ -1,0 +1,1 @@
+"""LangGraph state machines, one folder per graph."""

@@ -1,0 +1,1 @@
+"""Knowledge: the metric catalog, embeddings, vector stores, document ingestion and the knowledge base."""

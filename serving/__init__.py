@@ -1,0 +1,18 @@
+"""Serving: the model registry, the vLLM launcher, bundled-model preparation, and the client agents use."""
+
+from serving.client import Completion, ModelClient, Structured, Usage
+from serving.launcher import LaunchPlan, VLLMServer, plan_launch, resolve_device
+from serving.registry import ModelRegistry, RegisteredModel
+
+__all__ = [
+    "Completion",
+    "LaunchPlan",
+    "ModelClient",
+    "ModelRegistry",
+    "RegisteredModel",
+    "Structured",
+    "Usage",
+    "VLLMServer",
+    "plan_launch",
+    "resolve_device",
+]

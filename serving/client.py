@@ -1,0 +1,374 @@
+"""The client every agent uses to reach served models over the OpenAI-compatible API.
+
+One :class:`ModelClient` talks to one endpoint (the project's vLLM server or any compatible server) and picks the
+model per call: the base model or a LoRA adapter, which vLLM serves under the adapter's name. Small models are
+asked to fill JSON schemas (vLLM structured outputs) rather than to write free text that would need parsing.
+
+Timeouts and bounded retries with exponential backoff come from the OpenAI client underneath. Every failure
+becomes a :class:`~kubeai.errors.ModelServerError` subclass with one clear sentence: the server is down, too
+slow, does not serve the model, or answered something that does not validate.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+import httpx
+import openai
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from pydantic import BaseModel, ValidationError
+
+from kubeai.config import LLMConfig
+from kubeai.errors import (
+    ModelNotFoundError,
+    ModelOutputError,
+    ModelServerError,
+    ModelServerUnavailableError,
+    ModelTimeoutError,
+)
+
+if TYPE_CHECKING:
+    from langchain_openai import ChatOpenAI
+
+__all__ = ["Completion", "ModelClient", "Structured", "Usage"]
+
+T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
+V = TypeVar("V")
+Messages = str | Sequence[BaseMessage]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Usage:
+    """Token counts of one call."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Completion:
+    """A free-text answer."""
+
+    text: str
+    model: str
+    usage: Usage
+    latency_s: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class Structured(Generic[V]):
+    """A schema-validated answer, with the raw text it was parsed from."""
+
+    value: V
+    raw: str
+    model: str
+    usage: Usage
+    latency_s: float
+
+
+class ModelClient:
+    """Chat, structured output and adapter management against one OpenAI-compatible endpoint.
+
+    Args:
+        config: Endpoint URL, key, timeout, retries and sampling defaults.
+        default_model: The model used when a call names none (usually the registry's base model).
+        transport: An httpx transport for every request (a proxy, custom TLS, or a test double); ``None``
+            uses the OpenAI client's default.
+    """
+
+    def __init__(
+        self, config: LLMConfig, *, default_model: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.config = config
+        self.default_model = default_model
+        self._transport = transport
+
+    @property
+    def base_url(self) -> str:
+        """The endpoint's OpenAI-compatible base URL (ending in ``/v1``)."""
+        return self.config.base_url
+
+    def chat_model(self, model: str | None = None, **overrides: Any) -> ChatOpenAI:
+        """A LangChain chat model bound to ``model`` on this endpoint, for graphs that need one directly.
+
+        It gets an HTTP client of its own, so models made in different event loops never share connections.
+        """
+        from langchain_openai import ChatOpenAI  # imported on first use: it pulls in the OpenAI SDK's types
+
+        params: dict[str, Any] = {
+            "model": model or self.default_model,
+            "base_url": self.config.base_url,
+            "api_key": self.config.api_key,
+            "timeout": self.config.timeout_s,
+            "max_retries": self.config.max_retries,
+            "temperature": self.config.temperature,
+            "max_completion_tokens": self.config.max_tokens,
+            "stream_usage": True,
+        }
+        params["http_async_client"] = self._http()
+        params.update(overrides)
+        return ChatOpenAI(**params)
+
+    async def complete(
+        self,
+        messages: Messages,
+        *,
+        model: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> Completion:
+        """A free-text chat completion.
+
+        Raises:
+            ModelServerError: A subclass saying whether the server is unreachable, too slow, or lacks the model.
+        """
+        name = model or self.default_model
+        overrides = _sampling(max_tokens, temperature)
+        began = time.perf_counter()
+        async with self._http() as http:
+            llm = self.chat_model(name, http_async_client=http, **overrides)
+            message = await self._guard(name, lambda: llm.ainvoke(_as_messages(messages)))
+        return Completion(
+            text=_text(message),
+            model=name,
+            usage=_usage(message),
+            latency_s=time.perf_counter() - began,
+        )
+
+    async def structured(
+        self,
+        messages: Messages,
+        schema: type[T],
+        *,
+        model: str | None = None,
+        max_tokens: int | None = None,
+    ) -> Structured[T]:
+        """An answer constrained to ``schema`` (a pydantic model) through the server's structured outputs.
+
+        Raises:
+            ModelOutputError: The output does not validate against the schema (for example it was cut off by
+                the token limit).
+            ModelServerError: As for :meth:`complete`.
+        """
+        name = model or self.default_model
+        message, latency = await self._json_call(
+            messages, name, schema.__name__, schema.model_json_schema(), max_tokens
+        )
+        raw = _text(message)
+        try:
+            value = schema.model_validate_json(raw)
+        except ValidationError:
+            raise ModelOutputError(
+                f"Model {name!r} returned output that does not match the {schema.__name__} schema "
+                f"({_short(raw)}); retry, raise llm.max_tokens, or simplify the schema.",
+                url=self.base_url,
+                model=name,
+                raw=raw,
+            ) from None
+        return Structured(value=value, raw=raw, model=name, usage=_usage(message), latency_s=latency)
+
+    async def choose(self, messages: Messages, choices: Sequence[str], *, model: str | None = None) -> str:
+        """One of ``choices``, picked by the model under a JSON-schema enum constraint.
+
+        The enum is carried in a JSON schema rather than a server-specific "choice" option, so any
+        OpenAI-compatible endpoint with structured outputs can answer it.
+
+        Raises:
+            ValueError: ``choices`` is empty or has duplicates.
+            ModelOutputError: The answer is not one of ``choices``.
+        """
+        options = list(choices)
+        if not options or len(set(options)) != len(options):
+            raise ValueError("choices must be a non-empty list of distinct strings")
+        name = model or self.default_model
+        schema = {
+            "title": "Choice",
+            "description": "Pick exactly one of the allowed options.",
+            "type": "object",
+            "properties": {"choice": {"type": "string", "enum": options}},
+            "required": ["choice"],
+            "additionalProperties": False,
+        }
+        message, _latency = await self._json_call(messages, name, "Choice", schema, 64)
+        raw = _text(message)
+        try:
+            picked = json.loads(raw).get("choice")
+        except (ValueError, AttributeError):
+            picked = None
+        if picked not in options:
+            raise ModelOutputError(
+                f"Model {name!r} did not pick one of {options} ({_short(raw)}).",
+                url=self.base_url,
+                model=name,
+                raw=raw,
+            )
+        return str(picked)
+
+    async def models(self) -> list[str]:
+        """The model names the endpoint serves (base model and loaded adapters)."""
+        data = await self._admin("GET", "/models")
+        return [str(item["id"]) for item in data.get("data", [])]
+
+    async def load_adapter(self, name: str, path: Path) -> None:
+        """Load a LoRA adapter into the running server under ``name`` (vLLM runtime LoRA updating)."""
+        await self._admin("POST", "/load_lora_adapter", json={"lora_name": name, "lora_path": str(path)})
+
+    async def unload_adapter(self, name: str) -> None:
+        """Unload a LoRA adapter from the running server."""
+        await self._admin("POST", "/unload_lora_adapter", json={"lora_name": name})
+
+    async def _json_call(
+        self, messages: Messages, model: str, title: str, schema: dict[str, Any], max_tokens: int | None
+    ) -> tuple[AIMessage, float]:
+        response_format = {
+            "type": "json_schema",
+            "json_schema": {"name": title, "schema": schema, "strict": True},
+        }
+        began = time.perf_counter()
+        async with self._http() as http:
+            llm = self.chat_model(model, http_async_client=http, **_sampling(max_tokens, None))
+            bound = llm.bind(response_format=response_format)
+            message = await self._guard(model, lambda: bound.ainvoke(_as_messages(messages)))
+        if not isinstance(message, AIMessage):
+            raise ModelOutputError(f"Model {model!r} returned no message.", url=self.base_url, model=model)
+        return message, time.perf_counter() - began
+
+    async def _guard(self, model: str, call: Callable[[], Awaitable[R]]) -> R:
+        try:
+            return await call()
+        except openai.APITimeoutError:
+            raise ModelTimeoutError(
+                f"The model server at {self.base_url} did not answer model {model!r} within "
+                f"{self.config.timeout_s:g} s after {self.config.max_retries} retries; raise llm.timeout_s or "
+                "check the server's load.",
+                url=self.base_url,
+                model=model,
+            ) from None
+        except openai.APIConnectionError:
+            raise self._unreachable() from None
+        except openai.NotFoundError:
+            available: tuple[str, ...] = ()
+            with contextlib.suppress(ModelServerError):
+                available = tuple(await self.models())
+            served = ", ".join(available) or "nothing it would list"
+            raise ModelNotFoundError(
+                f"The model server at {self.base_url} does not serve {model!r}; it serves: {served}.",
+                url=self.base_url,
+                model=model,
+                available=available,
+            ) from None
+        except openai.APIStatusError as exc:
+            raise ModelServerError(
+                f"The model server at {self.base_url} rejected the request for {model!r} "
+                f"(HTTP {exc.status_code}): {_server_message(exc)}.",
+                url=self.base_url,
+                model=model,
+            ) from None
+
+    async def _admin(self, method: str, path: str, json: dict[str, Any] | None = None) -> dict[str, Any]:
+        headers = {"Authorization": f"Bearer {self.config.api_key}"}
+        try:
+            async with self._http() as http:
+                response = await http.request(method, self.base_url + path, json=json, headers=headers)
+        except httpx.TimeoutException:
+            raise ModelTimeoutError(
+                f"The model server at {self.base_url} did not answer {method} {path} within "
+                f"{self.config.timeout_s:g} s.",
+                url=self.base_url,
+            ) from None
+        except httpx.HTTPError:
+            raise self._unreachable() from None
+        if response.status_code >= 400:
+            detail = _response_message(response)
+            if response.status_code == 404 and path.endswith("_lora_adapter"):
+                detail = "runtime adapter loading is disabled (start the server with `kubeai serve`)"
+            raise ModelServerError(
+                f"The model server at {self.base_url} refused {method} {path} (HTTP {response.status_code}): {detail}.",
+                url=self.base_url,
+            )
+        if not response.content or not response.headers.get("content-type", "").startswith("application/json"):
+            return {}
+        body = response.json()
+        return body if isinstance(body, dict) else {"data": body}
+
+    def _http(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=self.config.timeout_s, transport=self._transport)
+
+    def _unreachable(self) -> ModelServerUnavailableError:
+        return ModelServerUnavailableError(
+            f"Cannot reach the model server at {self.base_url}; start it with `kubeai serve` or point "
+            "llm.base_url (KUBEAI_LLM__BASE_URL) at a running OpenAI-compatible server.",
+            url=self.base_url,
+        )
+
+
+def _as_messages(messages: Messages) -> list[BaseMessage]:
+    return [HumanMessage(content=messages)] if isinstance(messages, str) else list(messages)
+
+
+def _sampling(max_tokens: int | None, temperature: float | None) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    if max_tokens is not None:
+        overrides["max_completion_tokens"] = max_tokens
+    if temperature is not None:
+        overrides["temperature"] = temperature
+    return overrides
+
+
+def _text(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
+
+
+def _usage(message: AIMessage) -> Usage:
+    meta = message.usage_metadata
+    if not meta:
+        return Usage()
+    return Usage(prompt_tokens=meta.get("input_tokens", 0), completion_tokens=meta.get("output_tokens", 0))
+
+
+def _short(text: str, limit: int = 120) -> str:
+    flat = " ".join(text.split())
+    if not flat:
+        return "empty output"
+    return f"got {flat[:limit]!r}" + ("…" if len(flat) > limit else "")
+
+
+def _server_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"]).rstrip(".")
+        if isinstance(body.get("message"), str):
+            return str(body["message"]).rstrip(".")
+    return str(exc.message).rstrip(".")
+
+
+def _response_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text.strip()[:200] or response.reason_phrase
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and inner.get("message"):
+            return str(inner["message"]).rstrip(".")
+        if isinstance(body.get("detail"), str):
+            return str(body["detail"]).rstrip(".")
+    return str(body)[:200]

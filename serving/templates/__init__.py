@@ -1,0 +1,1 @@
+"""Chat templates installed into converted model directories."""

@@ -1,0 +1,35 @@
+"""Integration fixtures: one real vLLM server per test session, serving the base model and the default adapter.
+
+The server is started from the repository's kubeai.yaml on a free port (models are prepared first, which is a
+no-op when `make prepare` already ran). Set KUBEAI_TEST_LLM_URL to reuse a server you started yourself.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from app import runtime
+from kubeai.config import ProjectConfig, load_config
+from tests.integration.support import REPO, LiveServer, free_port
+
+
+@pytest.fixture(scope="session")
+def project_config() -> ProjectConfig:
+    return load_config(REPO / "kubeai.yaml", environ={})
+
+
+@pytest.fixture(scope="session")
+def live_server(project_config: ProjectConfig) -> Iterator[LiveServer]:
+    external = os.environ.get("KUBEAI_TEST_LLM_URL")
+    if external:
+        yield LiveServer(config=project_config, base_url=external.rstrip("/"), server=None)
+        return
+    server, plan = runtime.server_for(project_config, port=free_port())
+    server.start()
+    try:
+        yield LiveServer(config=project_config, base_url=plan.base_url, server=server)
+    finally:
+        server.stop()

@@ -1,0 +1,32 @@
+"""Shared helpers of the integration tests."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+from app import runtime
+from kubeai.config import ProjectConfig
+from serving.client import ModelClient
+from serving.launcher import VLLMServer
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A running vLLM server and the configuration it was started from."""
+
+    config: ProjectConfig
+    base_url: str
+    server: VLLMServer | None
+
+    def client(self) -> ModelClient:
+        return runtime.model_client(self.config, base_url=self.base_url)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

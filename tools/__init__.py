@@ -1,0 +1,1 @@
+"""Tools the graphs call: typed, validated, and safe to run on model output (the SQL gate first)."""
