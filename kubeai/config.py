@@ -27,6 +27,7 @@ __all__ = [
     "BaseModelSpec",
     "EmbeddingsConfig",
     "LLMConfig",
+    "MetricsAgentConfig",
     "ModelCard",
     "ModelRegistryConfig",
     "ProjectConfig",
@@ -195,6 +196,26 @@ class WarehouseConfig(_Section):
     max_rows: int = Field(default=10_000, ge=1)
 
 
+class MetricsAgentConfig(_Section):
+    """How the metrics-analysis agent answers questions."""
+
+    strategy: Literal["auto", "structured", "sql"] = "auto"
+    rag: bool = True
+    retrieval_k: int = Field(default=8, ge=1, le=50)
+    alpha: float = Field(default=0.5, ge=0.0, le=1.0)
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    require_approval: bool = False
+    chain_of_thought: bool = False
+    checkpoint_url: str | None = None
+
+    @field_validator("checkpoint_url")
+    @classmethod
+    def _checkpoint_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgres://", "sqlite:///")):
+            raise ValueError("expected postgresql://... or sqlite:///path (or leave unset for data_dir)")
+        return value
+
+
 class ProjectConfig(_Section):
     """The whole configuration; every section has working embedded defaults."""
 
@@ -205,6 +226,7 @@ class ProjectConfig(_Section):
     embeddings: EmbeddingsConfig = EmbeddingsConfig()
     vector_store: VectorStoreConfig = VectorStoreConfig()
     warehouse: WarehouseConfig = WarehouseConfig()
+    metrics_agent: MetricsAgentConfig = MetricsAgentConfig()
 
     def resolve(self, path: Path) -> Path:
         """A path from the configuration, made absolute against ``data_dir`` when relative."""
@@ -334,6 +356,9 @@ def _absolutize(config: ProjectConfig, base_dir: Path) -> ProjectConfig:
     warehouse = config.warehouse
     if warehouse.catalog is not None:
         warehouse = warehouse.model_copy(update={"catalog": absolute(warehouse.catalog)})
+    if warehouse.url is not None and "://" not in warehouse.url and not warehouse.url.startswith("duckdb:"):
+        # A bare DuckDB file path is relative to the config file, like every other path here.
+        warehouse = warehouse.model_copy(update={"url": str(absolute(Path(warehouse.url)))})
     store = config.vector_store
     if store.path is not None:
         store = store.model_copy(update={"path": absolute(store.path)})

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 __all__ = [
     "CatalogError",
+    "ChartError",
     "ConfigError",
     "IngestError",
     "KubeAIError",
+    "MetricQueryError",
     "ModelNotFoundError",
     "ModelOutputError",
     "ModelServerError",
@@ -125,6 +127,25 @@ class VectorStoreError(KubeAIError):
 
 class WarehouseError(KubeAIError):
     """A warehouse connection or query failed."""
+
+
+class ChartError(KubeAIError):
+    """A chart spec does not fit its data, or a chart could not be built or exported."""
+
+
+class MetricQueryError(KubeAIError):
+    """A structured metric query does not fit the catalog (unknown name, disallowed dimension, missing grain).
+
+    The message goes back to the model that filled the query, so it names the offending value and what to
+    use instead in one sentence.
+
+    Attributes:
+        field: The query field at fault, e.g. ``dimensions`` or ``filters[0].values``.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class SQLGateError(KubeAIError):

@@ -17,10 +17,11 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import httpx
 import openai
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from pydantic import BaseModel, ValidationError
 
@@ -32,9 +33,6 @@ from kubeai.errors import (
     ModelServerUnavailableError,
     ModelTimeoutError,
 )
-
-if TYPE_CHECKING:
-    from langchain_openai import ChatOpenAI
 
 __all__ = ["Completion", "ModelClient", "Structured", "Usage"]
 
@@ -87,25 +85,35 @@ class ModelClient:
         default_model: The model used when a call names none (usually the registry's base model).
         transport: An httpx transport for every request (a proxy, custom TLS, or a test double); ``None``
             uses the OpenAI client's default.
+        chat_factory: Builds the LangChain chat model for a model name instead of ``ChatOpenAI``; unit tests
+            pass scripted fake chat models here so every other line of this client runs for real.
     """
 
     def __init__(
-        self, config: LLMConfig, *, default_model: str, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        config: LLMConfig,
+        *,
+        default_model: str,
+        transport: httpx.AsyncBaseTransport | None = None,
+        chat_factory: Callable[[str], BaseChatModel] | None = None,
     ) -> None:
         self.config = config
         self.default_model = default_model
         self._transport = transport
+        self._chat_factory = chat_factory
 
     @property
     def base_url(self) -> str:
         """The endpoint's OpenAI-compatible base URL (ending in ``/v1``)."""
         return self.config.base_url
 
-    def chat_model(self, model: str | None = None, **overrides: Any) -> ChatOpenAI:
+    def chat_model(self, model: str | None = None, **overrides: Any) -> BaseChatModel:
         """A LangChain chat model bound to ``model`` on this endpoint, for graphs that need one directly.
 
         It gets an HTTP client of its own, so models made in different event loops never share connections.
         """
+        if self._chat_factory is not None:
+            return self._chat_factory(model or self.default_model)
         from langchain_openai import ChatOpenAI  # imported on first use: it pulls in the OpenAI SDK's types
 
         params: dict[str, Any] = {
@@ -269,6 +277,15 @@ class ModelClient:
                 url=self.base_url,
                 model=model,
                 available=available,
+            ) from None
+        except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
+            cut = (
+                "was cut off by the token limit" if isinstance(exc, openai.LengthFinishReasonError) else "was filtered"
+            )
+            raise ModelOutputError(
+                f"Model {model!r} output {cut} before it was complete; raise max_tokens or shorten the prompt.",
+                url=self.base_url,
+                model=model,
             ) from None
         except openai.APIStatusError as exc:
             raise ModelServerError(

@@ -12,7 +12,9 @@ import sys
 import typer
 
 from app.cli import _context
+from app.cli.ask import register as register_ask
 from app.cli.catalog import app as catalog_app
+from app.cli.demo import demo
 from app.cli.knowledge import app as knowledge_app
 from app.cli.serving import register as register_serving
 from app.cli.warehouse import app as warehouse_app
@@ -50,6 +52,8 @@ def _root(
 
 
 register_serving(app)
+register_ask(app)
+app.command("demo")(demo)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(warehouse_app, name="warehouse")

@@ -1,4 +1,4 @@
-"""Model commands: ``kubeai prepare``, ``serve``, ``models``, ``adapters ...`` and the ``demo`` main job."""
+"""Model commands: ``kubeai prepare``, ``serve``, ``models``, ``compare`` and ``adapters ...``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from kubeai.errors import ModelServerError, ModelServerUnavailableError
 from serving.client import ModelClient
 from serving.launcher import VLLMServer
 
-__all__ = ["register"]
+__all__ = ["register", "server_if_needed"]
 
 adapters = typer.Typer(help="Load, unload and train LoRA adapters.", no_args_is_help=True)
 
@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
     app.command("prepare")(prepare)
     app.command("serve")(serve)
     app.command("models")(models)
-    app.command("demo")(demo)
+    app.command("compare")(compare)
     app.add_typer(adapters, name="adapters")
 
 
@@ -140,18 +140,18 @@ def adapters_train_default(ctx: typer.Context) -> None:
     prepare(ctx, retrain=True)
 
 
-def demo(
+def compare(
     ctx: typer.Context,
     question: list[str] = typer.Option(list(DEMO_QUESTIONS), "--question", "-q", help="Question to ask (repeatable)."),
 ) -> None:
-    """The main job on the embedded defaults: ask the base model and each adapter the same questions.
+    """Ask the base model and each adapter the same questions, side by side.
 
     Uses the server at llm.base_url if one answers; otherwise starts vLLM for the run and stops it afterwards.
     """
     cfg = load(ctx)
     client = runtime.model_client(cfg)
     names = [cfg.models.base.name, *(a.name for a in cfg.models.adapters)]
-    with _server_if_needed(cfg, client) as active:
+    with server_if_needed(cfg, client) as active:
         asyncio.run(_ask_each(active, question, names))
 
 
@@ -165,7 +165,8 @@ async def _ask_each(client: ModelClient, questions: list[str], names: list[str])
 
 
 @contextlib.contextmanager
-def _server_if_needed(cfg: ProjectConfig, client: ModelClient) -> Iterator[ModelClient]:
+def server_if_needed(cfg: ProjectConfig, client: ModelClient) -> Iterator[ModelClient]:
+    """The client of the running server at llm.base_url, or of a vLLM started for the block and stopped after."""
     try:
         asyncio.run(client.models())
     except ModelServerError:

@@ -13,6 +13,7 @@ import pytest
 
 from app import runtime
 from kubeai.config import ProjectConfig, load_config
+from tests.integration.postgres_server import postgres_server  # noqa: F401 - shared session fixture
 from tests.integration.support import REPO, LiveServer, free_port
 
 

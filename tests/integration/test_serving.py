@@ -99,10 +99,10 @@ async def test_named_tool_call_fills_the_tool_schema(live_server: LiveServer) ->
     assert all(isinstance(v, str) for v in call["args"].values())
 
 
-def test_cli_demo_uses_the_running_server(live_server: LiveServer) -> None:
+def test_cli_compare_uses_the_running_server(live_server: LiveServer) -> None:
     env = {**os.environ, "KUBEAI_LLM__BASE_URL": live_server.base_url}
     result = subprocess.run(
-        [sys.executable, "-m", "app", "demo", "-q", "What does GMV mean?"],
+        [sys.executable, "-m", "app", "compare", "-q", "What does GMV mean?"],
         cwd=REPO,
         env=env,
         capture_output=True,

@@ -149,3 +149,13 @@ async def test_adapter_admin_calls() -> None:
     assert seen[0] == ("/v1/load_lora_adapter", {"lora_name": "style", "lora_path": "/adapters/style"})
     with pytest.raises(ModelServerError, match="runtime adapter loading is disabled"):
         await client(handler).unload_adapter("style")
+
+
+async def test_output_cut_off_by_the_token_limit_is_an_output_error() -> None:
+    def handler(_request: httpx.Request) -> httpx.Response:
+        body = completion('{"city": "Par').json()
+        body["choices"][0]["finish_reason"] = "length"
+        return httpx.Response(200, json=body)
+
+    with pytest.raises(ModelOutputError, match="cut off by the token limit"):
+        await client(handler).structured("Capital?", City)

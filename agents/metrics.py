@@ -1,0 +1,316 @@
+"""The metrics-analysis agent: ask a business question, get the number, the SQL, a chart and an answer.
+
+    async with MetricsAgent.open(load_config()) as agent:
+        result = await agent.ask("上个月各地区的GMV是多少？")
+        print(result.answer, result.sql)
+        result.frame        # pandas DataFrame
+        result.chart        # Plotly figure JSON
+
+Threads (``thread_id``) keep the conversation in a LangGraph checkpointer (SQLite in ``data_dir`` by default,
+PostgreSQL when ``metrics_agent.checkpoint_url`` says so), so follow-ups like "and by month?" work. With
+``require_approval``, :meth:`MetricsAgent.ask` returns with ``pending_sql`` set and :meth:`MetricsAgent.resume`
+continues after a human approves, edits or rejects the SQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.types import Command
+
+from graphs.metrics import Context, InputState, State, build_graph
+from graphs.metrics.nodes import result_frame
+from knowledge.catalog import (
+    CATALOG_COLLECTION,
+    Catalog,
+    catalog_entries,
+    demo_catalog_path,
+    index_catalog,
+    load_catalog,
+)
+from knowledge.index import KnowledgeBase, open_knowledge_base
+from kubeai.config import ProjectConfig
+from kubeai.errors import ConfigError
+from serving.client import ModelClient
+from tools.sql_gate import GateContext
+from tools.warehouse import open_runner
+
+__all__ = ["MetricsAgent", "MetricsResult", "ask"]
+
+Decision = Literal["approve", "reject"] | Mapping[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class MetricsResult:
+    """Everything one question produced."""
+
+    thread_id: str
+    question: str
+    standalone_question: str
+    language: str
+    metrics: tuple[str, ...]
+    dimensions: tuple[str, ...]
+    query: dict[str, Any] | None
+    path: str
+    sql: str | None
+    dialect: str
+    frame: pd.DataFrame
+    truncated: bool
+    chart: dict[str, Any] | None
+    chart_kind: str | None
+    answer: str
+    abstained: bool
+    reason: str
+    definitions: tuple[dict[str, str], ...]
+    timings: dict[str, float] = field(default_factory=dict)
+    tokens: dict[str, dict[str, int]] = field(default_factory=dict)
+    pending_sql: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready summary: the fields ``kubeai ask --json`` prints."""
+        return {
+            "thread_id": self.thread_id,
+            "question": self.question,
+            "standalone_question": self.standalone_question,
+            "metrics": list(self.metrics),
+            "dimensions": list(self.dimensions),
+            "query": self.query,
+            "path": self.path,
+            "sql": self.sql,
+            "dialect": self.dialect,
+            "columns": [str(c) for c in self.frame.columns],
+            "rows": _json_rows(self.frame),
+            "truncated": self.truncated,
+            "chart": self.chart,
+            "chart_kind": self.chart_kind,
+            "answer": self.answer,
+            "abstained": self.abstained,
+            "reason": self.reason,
+            "definitions": list(self.definitions),
+            "timings": self.timings,
+            "tokens": self.tokens,
+            "pending_sql": self.pending_sql,
+        }
+
+
+class MetricsAgent:
+    """Answers metric questions on one warehouse; build it with :meth:`open` from the project configuration."""
+
+    def __init__(self, *, context: Context, checkpointer: BaseCheckpointSaver[str] | None) -> None:
+        self.context = context
+        self._graph = build_graph(checkpointer)
+        self._stateless = checkpointer is None
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(
+        cls,
+        config: ProjectConfig,
+        *,
+        catalog_path: Path | None = None,
+        db_url: str | None = None,
+        model: str | None = None,
+        llm: ModelClient | None = None,
+    ) -> AsyncIterator[MetricsAgent]:
+        """Open the catalog, warehouse, knowledge base and checkpointer named by ``config``; close them after.
+
+        Args:
+            config: The project configuration.
+            catalog_path: Overrides ``warehouse.catalog`` (default: the bundled demo catalog).
+            db_url: Overrides ``warehouse.url`` (default: the catalog's own connection).
+            model: The model or adapter to use (default: ``models.agents.metrics`` or the base model).
+            llm: A model client to use instead of one built from ``config.llm``.
+        """
+        settings = config.metrics_agent
+        path = catalog_path or config.warehouse.catalog or demo_catalog_path()
+        catalog = load_catalog(path)
+        url = db_url or config.warehouse.url or catalog.warehouse.connection
+        runner = open_runner(url, base_dir=Path(path).resolve().parent)
+        knowledge: KnowledgeBase | None = None
+        async with contextlib.AsyncExitStack() as stack:
+            stack.callback(runner.close)
+            if settings.rag:
+                knowledge = open_knowledge_base(
+                    embeddings=config.embeddings, store=config.vector_store, data_dir=config.data_dir
+                )
+                stack.callback(knowledge.close)
+                await asyncio.to_thread(ensure_indexed, knowledge, catalog)
+            client = llm or ModelClient(config.llm, default_model=config.models.base.name)
+            gate = GateContext(
+                schema=catalog.schema_mapping(),
+                source_dialect=catalog.warehouse.dialect,
+                target_dialect=runner.dialect,
+                max_rows=config.warehouse.max_rows,
+            )
+            context = Context(
+                catalog=catalog,
+                knowledge=knowledge,
+                llm=client,
+                runner=runner,
+                gate=gate,
+                model=model or config.models.agents.get("metrics"),
+                strategy=settings.strategy,
+                max_attempts=settings.max_attempts,
+                require_approval=settings.require_approval,
+                chain_of_thought=settings.chain_of_thought,
+                retrieval_k=settings.retrieval_k,
+                alpha=settings.alpha,
+                max_rows=config.warehouse.max_rows,
+                timeout_s=config.warehouse.statement_timeout_s,
+            )
+            checkpointer = await stack.enter_async_context(_checkpointer(config))
+            yield cls(context=context, checkpointer=checkpointer)
+
+    async def ask(self, question: str, *, thread_id: str | None = None) -> MetricsResult:
+        """Answer one question, continuing ``thread_id``'s conversation if given."""
+        thread = thread_id or uuid.uuid4().hex
+        await self._graph.ainvoke(InputState(question=question), self._config(thread), context=self.context)
+        return await self._result(thread, question)
+
+    async def resume(self, thread_id: str, decision: Decision) -> MetricsResult:
+        """Continue a question paused for approval.
+
+        Args:
+            thread_id: The paused thread.
+            decision: ``"approve"``, ``"reject"``, or ``{"action": "edit", "sql": "SELECT ..."}``.
+        """
+        payload = {"action": decision} if isinstance(decision, str) else dict(decision)
+        state = await self._graph.aget_state(self._config(thread_id))
+        question = str(state.values.get("question", ""))
+        await self._graph.ainvoke(Command(resume=payload), self._config(thread_id), context=self.context)
+        return await self._result(thread_id, question)
+
+    async def stream(self, question: str, *, thread_id: str | None = None) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Yield ``(node, update)`` as each node finishes, for progress display."""
+        thread = thread_id or uuid.uuid4().hex
+        async for chunk in self._graph.astream(
+            InputState(question=question), self._config(thread), context=self.context, stream_mode="updates"
+        ):
+            for node, update in chunk.items():
+                yield node, update if isinstance(update, dict) else {}
+
+    def _config(self, thread_id: str) -> RunnableConfig:
+        return {"configurable": {"thread_id": thread_id}}
+
+    async def _result(self, thread_id: str, question: str) -> MetricsResult:
+        snapshot = await self._graph.aget_state(self._config(thread_id))
+        state = State(**{k: v for k, v in snapshot.values.items() if k in State.__dataclass_fields__})
+        pending = None
+        for task in snapshot.tasks:
+            for item in task.interrupts:
+                if isinstance(item.value, dict):
+                    pending = item.value.get("sql")
+        catalog = self.context.catalog
+        metrics = tuple((state.query or {}).get("metrics", ())) or tuple(state.metric_names[:1])
+        dimensions = tuple((state.query or {}).get("dimensions", ()))
+        return MetricsResult(
+            thread_id=thread_id,
+            question=question,
+            standalone_question=state.standalone_question,
+            language=state.language,
+            metrics=metrics,
+            dimensions=dimensions,
+            query=state.query,
+            path=state.path,
+            sql=state.gated_sql,
+            dialect=state.dialect or self.context.runner.dialect,
+            frame=result_frame(state),
+            truncated=state.truncated,
+            chart=state.chart,
+            chart_kind=state.chart_kind,
+            answer=state.answer,
+            abstained=state.abstained,
+            reason=state.reason,
+            definitions=_definitions(catalog, metrics),
+            timings=dict(state.timings),
+            tokens={k: dict(v) for k, v in state.tokens.items()},
+            pending_sql=pending,
+        )
+
+
+def ensure_indexed(knowledge: KnowledgeBase, catalog: Catalog) -> bool:
+    """Index the catalog unless the store already holds exactly its entries; returns whether it indexed."""
+    wanted = {e.id: e.text for e in catalog_entries(catalog)}
+    stored = {h.id: h.text for h in knowledge.get(CATALOG_COLLECTION)}
+    if stored == wanted:
+        return False
+    index_catalog(knowledge, catalog)
+    return True
+
+
+@contextlib.asynccontextmanager
+async def _checkpointer(config: ProjectConfig) -> AsyncIterator[BaseCheckpointSaver[str]]:
+    url = config.metrics_agent.checkpoint_url
+    if url and url.startswith(("postgresql://", "postgres://")):
+        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+
+        async with AsyncPostgresSaver.from_conn_string(url) as saver:
+            await saver.setup()
+            yield saver
+        return
+    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+    path = Path(url.removeprefix("sqlite:///")) if url else config.data_dir / "checkpoints.sqlite"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"Cannot create the checkpoint folder {path.parent}: {exc}.", field="data_dir") from None
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
+        yield saver
+
+
+def _definitions(catalog: Catalog, metrics: tuple[str, ...]) -> tuple[dict[str, str], ...]:
+    out = []
+    for name in metrics:
+        metric = catalog.metric(name)
+        if metric is None:
+            continue
+        definition = metric.formula or metric.sql or ""
+        if metric.filter:
+            definition += f" WHERE {metric.filter}"
+        out.append(
+            {
+                "name": name,
+                "label_en": metric.label.en,
+                "label_zh": metric.label.zh,
+                "definition": definition,
+                "description": metric.description,
+            }
+        )
+    return tuple(out)
+
+
+def _json_rows(frame: pd.DataFrame) -> list[list[Any]]:
+    rows = []
+    for row in frame.itertuples(index=False, name=None):
+        out = []
+        for value in row:
+            if isinstance(value, pd.Timestamp):
+                out.append(value.isoformat())
+            elif hasattr(value, "item"):
+                out.append(value.item())
+            elif isinstance(value, float) and pd.isna(value):
+                out.append(None)
+            else:
+                out.append(value)
+        rows.append(out)
+    return rows
+
+
+def ask(question: str, config: ProjectConfig, *, thread_id: str | None = None, **options: Any) -> MetricsResult:
+    """Synchronous one-shot wrapper around :meth:`MetricsAgent.ask`."""
+
+    async def run() -> MetricsResult:
+        async with MetricsAgent.open(config, **options) as agent:
+            return await agent.ask(question, thread_id=thread_id)
+
+    return asyncio.run(run())

@@ -1,0 +1,140 @@
+"""``kubeai ask`` and ``kubeai chat``: put business questions to the metrics-analysis agent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import typer
+
+from agents.metrics import MetricsAgent, MetricsResult
+from app.cli._context import config as load
+from kubeai.config import ProjectConfig
+from kubeai.errors import KubeAIError
+from tools.charts import export_chart
+
+__all__ = ["ask", "chat", "print_result", "register"]
+
+CHART_SUFFIXES = (".html", ".png", ".json")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``ask`` and ``chat`` to the root CLI."""
+    app.command("ask")(ask)
+    app.command("chat")(chat)
+
+
+def ask(  # noqa: PLR0917 - Typer maps each CLI option to a parameter
+    ctx: typer.Context,
+    question: str = typer.Argument(..., help="The question, in Chinese or English."),
+    catalog: Path | None = typer.Option(None, help="Metric catalog YAML (default: warehouse.catalog or the demo)."),
+    db: str | None = typer.Option(None, help="Warehouse: DuckDB file or SQLAlchemy URL (default: warehouse.url)."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of text."),
+    chart: Path | None = typer.Option(None, help="Write the chart to this .html, .png or .json file."),
+    thread: str | None = typer.Option(None, help="Continue a conversation thread (follow-up questions)."),
+    model: str | None = typer.Option(None, help="Model or LoRA adapter to use (default: base model)."),
+) -> None:
+    """Answer one question on the warehouse: SQL, rows, a chart and a short answer."""
+    if chart is not None and chart.suffix not in CHART_SUFFIXES:
+        raise typer.BadParameter(f"--chart must end in one of {', '.join(CHART_SUFFIXES)}", param_hint="--chart")
+    cfg = load(ctx)
+    result = asyncio.run(_ask_once(cfg, question, catalog=catalog, db=db, thread=thread, model=model))
+    written = write_chart(result, chart) if chart is not None else None
+    if as_json:
+        payload = result.to_json()
+        payload["chart_file"] = str(written) if written else None
+        typer.echo(json.dumps(payload, ensure_ascii=False, default=str))
+    else:
+        print_result(result)
+        if written:
+            typer.echo(f"chart: {written}")
+    if result.abstained:
+        raise typer.Exit(2)
+
+
+async def _ask_once(
+    cfg: ProjectConfig,
+    question: str,
+    *,
+    catalog: Path | None,
+    db: str | None,
+    thread: str | None,
+    model: str | None,
+) -> MetricsResult:
+    async with MetricsAgent.open(cfg, catalog_path=catalog, db_url=db, model=model) as agent:
+        return await agent.ask(question, thread_id=thread)
+
+
+def write_chart(result: MetricsResult, path: Path) -> Path | None:
+    """Export the result's chart; ``None`` when the result has no chart (an abstention or an empty table)."""
+    if result.chart is None:
+        return None
+    import plotly.io
+
+    return export_chart(plotly.io.from_json(json.dumps(result.chart)), path)
+
+
+def print_result(result: MetricsResult, *, max_rows: int = 20) -> None:
+    """Human-readable output: answer, SQL, table, timings."""
+    typer.secho(result.answer, bold=True)
+    if result.abstained:
+        return
+    if result.sql:
+        typer.echo(f"\nSQL ({result.dialect}, {result.path} path):\n{result.sql}")
+    if not result.frame.empty:
+        with pd.option_context("display.max_columns", 20, "display.width", 160):
+            typer.echo("\n" + result.frame.head(max_rows).to_string(index=False))
+        if len(result.frame) > max_rows:
+            typer.echo(f"... {len(result.frame) - max_rows} more rows")
+    spent = ", ".join(f"{node} {seconds:.2f}s" for node, seconds in result.timings.items())
+    tokens = sum(c.get("prompt", 0) + c.get("completion", 0) for c in result.tokens.values())
+    typer.echo(f"\n[{spent}; {tokens} tokens]")
+
+
+def chat(
+    ctx: typer.Context,
+    catalog: Path | None = typer.Option(None, help="Metric catalog YAML (default: warehouse.catalog or the demo)."),
+    db: str | None = typer.Option(None, help="Warehouse: DuckDB file or SQLAlchemy URL (default: warehouse.url)."),
+    model: str | None = typer.Option(None, help="Model or LoRA adapter to use (default: base model)."),
+) -> None:
+    """A multi-turn terminal conversation with the metrics agent (follow-ups understood; /quit to leave)."""
+    cfg = load(ctx)
+    asyncio.run(_chat(cfg, catalog=catalog, db=db, model=model))
+
+
+async def _chat(cfg: ProjectConfig, *, catalog: Path | None, db: str | None, model: str | None) -> None:
+    thread = uuid.uuid4().hex
+    async with MetricsAgent.open(cfg, catalog_path=catalog, db_url=db, model=model) as agent:
+        typer.echo(f"metrics chat (thread {thread[:8]}); ask in Chinese or English, /quit to leave")
+        while True:
+            try:
+                question = await asyncio.to_thread(input, "\n> ")
+            except (EOFError, KeyboardInterrupt):
+                break
+            if question.strip() in {"/quit", "/exit", "/q"}:
+                break
+            if not question.strip():
+                continue
+            try:
+                result = await agent.ask(question, thread_id=thread)
+                while result.pending_sql is not None:
+                    result = await agent.resume(thread, await _review(result.pending_sql))
+            except KubeAIError as exc:
+                typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+                continue
+            print_result(result)
+
+
+async def _review(sql: str) -> Any:
+    typer.echo(f"\nSQL to run:\n{sql}")
+    answer = (await asyncio.to_thread(input, "run it? [y]es / [n]o / [e]dit: ")).strip().lower()
+    if answer.startswith("y"):
+        return "approve"
+    if answer.startswith("e"):
+        edited = await asyncio.to_thread(input, "SQL: ")
+        return {"action": "edit", "sql": edited}
+    return "reject"

@@ -1,0 +1,11 @@
+"""The metrics-analysis graph.
+
+A question becomes retrieved definitions, a structured query, gated SQL, a result, a chart and an answer, with
+repair, abstention, optional human approval and multi-turn threads.
+"""
+
+from graphs.metrics.context import Context, Strategy
+from graphs.metrics.graph import build_graph
+from graphs.metrics.state import InputState, State
+
+__all__ = ["Context", "InputState", "State", "Strategy", "build_graph"]

@@ -1,0 +1,410 @@
+"""Nodes of the metrics-analysis graph: plain async functions ``(state, runtime) -> dict``.
+
+understand -> retrieve -> generate -> gate -> [approve] -> execute -> chart -> answer, with gate, compile and
+execution errors going back to ``generate`` as observations until ``max_attempts`` is spent, then ``abstain``.
+Model output is only ever data: a structured query validated by pydantic and compiled by code, or SQL text that
+must pass the SQL gate before a read-only connection sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import time
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langgraph.runtime import Runtime
+from langgraph.types import interrupt
+from pydantic import BaseModel, Field, create_model
+
+from graphs.metrics.answers import compose_answer
+from graphs.metrics.context import Context
+from graphs.metrics.state import NEW_TURN, State
+from graphs.prompting import load_prompt
+from knowledge.catalog import CATALOG_COLLECTION, Catalog
+from kubeai.errors import MetricQueryError, ModelOutputError, SQLGateError, WarehouseError
+from serving.client import Structured
+from tools.charts import build_figure, choose_chart, figure_json
+from tools.metric_query import MetricQuery, compile_metric_query, metric_query_model
+from tools.sql_gate import check_sql
+
+__all__ = [
+    "abstain",
+    "answer",
+    "approve",
+    "chart",
+    "detect_language",
+    "execute",
+    "gate",
+    "generate",
+    "result_frame",
+    "retrieve",
+    "understand",
+]
+
+PROMPTS = "graphs.metrics.prompts"
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+class StandaloneQuestion(BaseModel):
+    """A follow-up rewritten to stand on its own."""
+
+    standalone_question: str = Field(min_length=1, max_length=400, description="The standalone question.")
+
+
+class GeneratedSQL(BaseModel):
+    """One read-only SELECT statement."""
+
+    sql: str = Field(min_length=1, max_length=4000, description="A single SELECT statement.")
+
+
+class ReasonedSQL(BaseModel):
+    """Reasoning first, then the SQL (chain of thought)."""
+
+    reasoning: str = Field(max_length=1200, description="Step-by-step plan for the query.")
+    sql: str = Field(min_length=1, max_length=4000, description="A single SELECT statement.")
+
+
+def detect_language(text: str) -> str:
+    """``zh`` when a fifth or more of the letters are Chinese characters, else ``en``."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return "en"
+    return "zh" if len(_CJK.findall(text)) / len(letters) >= 0.2 else "en"
+
+
+def _history(messages: Sequence[AnyMessage], limit: int = 6) -> list[dict[str, str]]:
+    turns = [
+        {"role": "user" if isinstance(m, HumanMessage) else "assistant", "content": str(m.content)}
+        for m in messages
+        if isinstance(m, HumanMessage | AIMessage)
+    ]
+    return turns[-limit:]
+
+
+def _usage(node: str, result: Structured[Any]) -> dict[str, dict[str, int]]:
+    return {node: {"prompt": result.usage.prompt_tokens, "completion": result.usage.completion_tokens}}
+
+
+async def understand(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Start a turn: reset per-turn fields and rewrite a follow-up into a standalone question."""
+    began = time.perf_counter()
+    question = state.question.strip()
+    history = _history(state.messages)
+    update: dict[str, Any] = {
+        "messages": [HumanMessage(content=question)],
+        "standalone_question": question,
+        "language": detect_language(question),
+        "query": None,
+        "path": "",
+        "sql": None,
+        "gated_sql": None,
+        "period": None,
+        "attempts": 0,
+        "errors": [],
+        "columns": [],
+        "rows": [],
+        "truncated": False,
+        "chart": None,
+        "chart_kind": None,
+        "answer": "",
+        "abstained": False,
+        "reason": "",
+    }
+    tokens: dict[str, dict[str, int]] = {NEW_TURN: {}}
+    if not question:
+        update.update(abstained=True, reason="the question is empty")
+    elif history:
+        ctx = runtime.context
+        messages = load_prompt(PROMPTS, "understand").render(history=history, question=question)
+        try:
+            result = await ctx.llm.structured(messages, StandaloneQuestion, model=ctx.model, max_tokens=160)
+        except ModelOutputError:
+            # A small model may fail to rewrite; the previous question plus this one still retrieves well.
+            update["standalone_question"] = f"{history[-2 if len(history) > 1 else -1]['content']} {question}"
+        else:
+            update["standalone_question"] = result.value.standalone_question.strip()
+            tokens.update(_usage("understand", result))
+    update["tokens"] = tokens
+    update["timings"] = {NEW_TURN: 0.0, "understand": time.perf_counter() - began}
+    return update
+
+
+async def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Find the metrics, dimensions and examples the question is about (hybrid search), or use the whole catalog."""
+    began = time.perf_counter()
+    ctx = runtime.context
+    catalog = ctx.catalog
+    if state.abstained:
+        return {"timings": {"retrieve": 0.0}}
+    metrics: list[str] = []
+    dimensions: list[str] = []
+    examples: list[str] = []
+    if ctx.knowledge is None:
+        metrics = [m.name for m in catalog.metrics]
+        dimensions = [d.name for d in catalog.dimensions]
+        examples = [f"example:{i}" for i in range(len(catalog.examples))]
+    else:
+        kb = ctx.knowledge
+        query = state.standalone_question
+        hits = await asyncio.to_thread(kb.search, CATALOG_COLLECTION, query, k=ctx.retrieval_k * 3, alpha=ctx.alpha)
+        for hit in hits:
+            kind, name = hit.metadata.get("kind"), str(hit.metadata.get("name", ""))
+            if kind == "metric" and catalog.metric(name) is not None:
+                metrics.append(name)
+            elif kind == "dimension" and catalog.dimension(name) is not None:
+                dimensions.append(name)
+            elif kind == "example":
+                examples.append(hit.id)
+    metrics = list(dict.fromkeys(metrics))[: ctx.max_metrics]
+    if not metrics:
+        return {
+            "abstained": True,
+            "reason": "no metric in the catalog matches the question",
+            "timings": {"retrieve": time.perf_counter() - began},
+        }
+    allowed = [d for m in metrics for d in catalog.allowed_dimensions(m)]
+    dimensions = [d for d in dict.fromkeys([*dimensions, *allowed]) if catalog.dimension(d) is not None]
+    return {
+        "metric_names": metrics,
+        "dimension_names": dimensions[: ctx.max_dimensions],
+        "example_ids": list(dict.fromkeys(examples))[: ctx.max_examples],
+        "timings": {"retrieve": time.perf_counter() - began},
+    }
+
+
+def _metric_knowledge(catalog: Catalog, names: Sequence[str]) -> list[dict[str, str]]:
+    out = []
+    for name in names:
+        m = catalog.metric(name)
+        if m is None:
+            continue
+        synonyms = ", ".join([*m.synonyms.en, *m.synonyms.zh])
+        text = f"{m.label.en} / {m.label.zh}. {m.description}" + (f" Also called: {synonyms}." if synonyms else "")
+        out.append({"name": name, "text": text})
+    return out
+
+
+def _dimension_knowledge(catalog: Catalog, names: Sequence[str]) -> list[dict[str, str]]:
+    out = []
+    for name in names:
+        d = catalog.dimension(name)
+        if d is None:
+            continue
+        synonyms = ", ".join([*d.synonyms.en, *d.synonyms.zh])
+        grains = f" Time grains: {', '.join(d.time_grains)}." if d.time_grains else ""
+        text = f"{d.label.en} / {d.label.zh}.{grains}" + (f" Also called: {synonyms}." if synonyms else "")
+        out.append({"name": name, "text": text})
+    return out
+
+
+def _examples(catalog: Catalog, ids: Sequence[str]) -> list[dict[str, str]]:
+    out = []
+    for entry_id in ids:
+        index = int(entry_id.split(":", 1)[1])
+        if 0 <= index < len(catalog.examples):
+            example = catalog.examples[index]
+            out.append({"question": example.question, "sql": " ".join(example.sql.split())})
+    return out
+
+
+def _uses_sql_path(ctx: Context, attempts: int) -> bool:
+    if ctx.strategy == "sql":
+        return True
+    return ctx.strategy == "auto" and attempts > 0 and attempts == ctx.max_attempts - 1
+
+
+async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Ask the model for a structured metric query (compiled to SQL by code) or, on the SQL path, for SQL."""
+    began = time.perf_counter()
+    ctx = runtime.context
+    catalog = ctx.catalog
+    attempts = state.attempts + 1
+    common = {
+        "question": state.standalone_question,
+        "history": [],
+        "metrics": _metric_knowledge(catalog, state.metric_names),
+        "dimensions": _dimension_knowledge(catalog, state.dimension_names),
+        "reference_date": catalog.warehouse.reference_date.isoformat(),
+        "errors": state.errors[-2:],
+        "chain_of_thought": ctx.chain_of_thought,
+    }
+    update: dict[str, Any] = {"attempts": attempts, "gated_sql": None}
+    try:
+        if _uses_sql_path(ctx, state.attempts):
+            messages = load_prompt(PROMPTS, "generate_sql").render(
+                **common,
+                dialect=catalog.warehouse.dialect,
+                schema={t.name: [c.name for c in t.columns] for t in catalog.tables},
+                examples=_examples(catalog, state.example_ids),
+                max_rows=ctx.max_rows,
+            )
+            schema: type[BaseModel] = ReasonedSQL if ctx.chain_of_thought else GeneratedSQL
+            result = await ctx.llm.structured(messages, schema, model=ctx.model, max_tokens=400)
+            update.update(path="sql", sql=str(getattr(result.value, "sql", "")), query=None, period=None)
+        else:
+            model_cls = metric_query_model(state.metric_names, state.dimension_names)
+            wrapper: type[BaseModel] = model_cls
+            if ctx.chain_of_thought:
+                wrapper = create_model(
+                    "ReasonedMetricQuery",
+                    reasoning=(str, Field(max_length=1200, description="Step-by-step reasoning.")),
+                    query=(model_cls, ...),
+                )
+            messages = load_prompt(PROMPTS, "generate_query").render(**common, examples=[])
+            result = await ctx.llm.structured(messages, wrapper, model=ctx.model, max_tokens=512)
+            query = result.value.query if ctx.chain_of_thought else result.value  # type: ignore[attr-defined]
+            assert isinstance(query, MetricQuery)
+            # Small models repeat enum values; a repeated name means the same thing as one.
+            query = query.model_copy(
+                update={
+                    "metrics": tuple(dict.fromkeys(query.metrics)),
+                    "dimensions": tuple(dict.fromkeys(query.dimensions)),
+                }
+            )
+            compiled = compile_metric_query(query, catalog)
+            update.update(
+                path="structured",
+                query=query.model_dump(mode="json"),
+                sql=compiled.sql,
+                period=[d.isoformat() for d in compiled.time_range] if compiled.time_range else None,
+            )
+        update["tokens"] = _usage("generate", result)
+    except (ModelOutputError, MetricQueryError) as exc:
+        update.update(sql=None, errors=[*state.errors, str(exc)])
+    update["timings"] = {"generate": time.perf_counter() - began}
+    return update
+
+
+async def gate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Run the generated SQL through the SQL gate; a rejection becomes an observation for repair."""
+    began = time.perf_counter()
+    ctx = runtime.context
+    assert state.sql is not None
+    try:
+        result = check_sql(state.sql, ctx.gate)
+    except SQLGateError as exc:
+        return {"errors": [*state.errors, str(exc)], "timings": {"gate": time.perf_counter() - began}}
+    return {"gated_sql": result.sql, "dialect": result.dialect, "timings": {"gate": time.perf_counter() - began}}
+
+
+async def approve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Pause for a human: approve the SQL, edit it (it goes through the gate again), or reject it."""
+    decision = interrupt({"sql": state.gated_sql, "question": state.standalone_question})
+    action = decision.get("action") if isinstance(decision, dict) else decision
+    if action == "approve":
+        return {}
+    if action == "edit" and isinstance(decision, dict) and isinstance(decision.get("sql"), str):
+        try:
+            result = check_sql(decision["sql"], runtime.context.gate)
+        except SQLGateError as exc:
+            return {"abstained": True, "reason": f"the edited SQL was rejected: {exc}"}
+        return {"sql": decision["sql"], "gated_sql": result.sql, "path": "edited", "query": None, "period": None}
+    return {"abstained": True, "reason": "the SQL was rejected by the reviewer"}
+
+
+async def execute(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Run the gated SQL on the read-only warehouse connection, with a timeout and a row cap."""
+    began = time.perf_counter()
+    ctx = runtime.context
+    assert state.gated_sql is not None
+    try:
+        result = await asyncio.to_thread(
+            ctx.runner.run, state.gated_sql, max_rows=ctx.max_rows, timeout_s=ctx.timeout_s
+        )
+    except WarehouseError as exc:
+        return {"errors": [*state.errors, str(exc)], "timings": {"execute": time.perf_counter() - began}}
+    frame = result.frame
+    return {
+        "columns": [str(c) for c in frame.columns],
+        "rows": [[_plain(v) for v in row] for row in frame.itertuples(index=False, name=None)],
+        "truncated": result.truncated,
+        "timings": {"execute": time.perf_counter() - began},
+    }
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly scalar for the checkpointed state."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, pd.Timestamp | datetime | date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return _plain(value.item())
+    try:
+        return float(value)  # Decimal
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def result_frame(state: State) -> pd.DataFrame:
+    """The result table of the turn as a DataFrame, with date-like text columns parsed back."""
+    frame = pd.DataFrame(state.rows, columns=state.columns)
+    for column in frame.columns:
+        values = frame[column]
+        if len(frame) and not pd.api.types.is_numeric_dtype(values) and values.map(_is_iso_date).all():
+            parsed = pd.to_datetime(values, errors="coerce", format="ISO8601")
+            if parsed.notna().all():
+                frame[column] = parsed
+    return frame
+
+
+def _is_iso_date(value: Any) -> bool:
+    return isinstance(value, str) and bool(_ISO_DATE.match(value))
+
+
+async def chart(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Pick a chart from the result's shape and build a validated, declarative Plotly figure."""
+    began = time.perf_counter()
+    frame = result_frame(state)
+    if frame.empty:
+        return {"timings": {"chart": time.perf_counter() - began}}
+    time_columns = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
+    metric_columns = [c for c in frame.columns if c not in time_columns and pd.api.types.is_numeric_dtype(frame[c])]
+    dimension_columns = [c for c in frame.columns if c not in time_columns and c not in metric_columns]
+    spec = choose_chart(
+        frame,
+        time_columns=time_columns,
+        dimension_columns=dimension_columns,
+        metric_columns=metric_columns,
+        title=state.standalone_question,
+    )
+    figure = build_figure(spec, frame)
+    return {
+        "chart": figure_json(figure),
+        "chart_kind": spec.kind,
+        "timings": {"chart": time.perf_counter() - began},
+    }
+
+
+async def answer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """A short answer in the question's language whose numbers are read from the result table."""
+    began = time.perf_counter()
+    text = compose_answer(
+        frame=result_frame(state),
+        catalog=runtime.context.catalog,
+        metric_names=[str(m) for m in (state.query or {}).get("metrics", [])] or state.metric_names,
+        language=state.language,
+        period=state.period,
+        truncated=state.truncated,
+    )
+    return {"answer": text, "messages": [AIMessage(content=text)], "timings": {"answer": time.perf_counter() - began}}
+
+
+async def abstain(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Say honestly that the question cannot be answered, why, and what was tried."""
+    reason = state.reason or (state.errors[-1] if state.errors else "no valid query could be produced")
+    tried = f" ({state.attempts} attempt{'s' if state.attempts != 1 else ''})" if state.attempts else ""
+    if state.language == "zh":
+        text = f"抱歉，我无法回答这个问题：{reason}{tried}。"
+    else:
+        text = f"I can't answer that: {reason}{tried}."
+    return {"abstained": True, "reason": reason, "answer": text, "messages": [AIMessage(content=text)]}

@@ -1,0 +1,1 @@
+"""Prompt templates of the metrics-analysis graph (YAML data)."""

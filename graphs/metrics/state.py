@@ -1,0 +1,81 @@
+"""State of the metrics-analysis graph.
+
+:class:`InputState` is what a caller provides for one turn; :class:`State` adds what the nodes fill in. The
+whole state is checkpointed per thread, so it holds only JSON-friendly data: the result table travels as
+columns and rows, the chart as Plotly JSON. Per-turn fields are reset by the first node of every turn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+
+__all__ = ["NEW_TURN", "InputState", "State", "merge_timings", "sum_tokens"]
+
+NEW_TURN = "*"
+"""A key the first node of a turn puts in ``timings``/``tokens`` to drop the previous turn's figures."""
+
+
+def merge_timings(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
+    """Add per-node seconds; an update holding :data:`NEW_TURN` starts from zero."""
+    right = right or {}
+    merged = {} if NEW_TURN in right else dict(left or {})
+    for node, seconds in right.items():
+        if node != NEW_TURN:
+            merged[node] = merged.get(node, 0.0) + seconds
+    return merged
+
+
+def sum_tokens(
+    left: dict[str, dict[str, int]] | None, right: dict[str, dict[str, int]] | None
+) -> dict[str, dict[str, int]]:
+    """Add per-node token counts; an update holding :data:`NEW_TURN` starts from zero."""
+    right = right or {}
+    merged = {} if NEW_TURN in right else {node: dict(counts) for node, counts in (left or {}).items()}
+    for node, counts in right.items():
+        if node == NEW_TURN:
+            continue
+        slot = merged.setdefault(node, {"prompt": 0, "completion": 0})
+        for key, value in counts.items():
+            slot[key] = slot.get(key, 0) + value
+    return merged
+
+
+@dataclass(kw_only=True)
+class InputState:
+    """One turn: the user's question; ``messages`` accumulates the thread's conversation."""
+
+    question: str
+    messages: Annotated[list[AnyMessage], add_messages] = field(default_factory=list)
+
+
+@dataclass(kw_only=True)
+class State(InputState):
+    """Everything the nodes produce for the current turn."""
+
+    standalone_question: str = ""
+    language: str = "en"
+    metric_names: list[str] = field(default_factory=list)
+    dimension_names: list[str] = field(default_factory=list)
+    example_ids: list[str] = field(default_factory=list)
+    query: dict[str, Any] | None = None
+    path: str = ""
+    sql: str | None = None
+    gated_sql: str | None = None
+    dialect: str = ""
+    period: list[str] | None = None
+    attempts: int = 0
+    errors: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+    truncated: bool = False
+    chart: dict[str, Any] | None = None
+    chart_kind: str | None = None
+    answer: str = ""
+    abstained: bool = False
+    reason: str = ""
+    timings: Annotated[dict[str, float], merge_timings] = field(default_factory=dict)
+    tokens: Annotated[dict[str, dict[str, int]], sum_tokens] = field(default_factory=dict)

@@ -1,0 +1,73 @@
+"""The metrics agent end to end with the real vLLM server, the bundled embeddings and the demo warehouse."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from agents.metrics import MetricsAgent
+from knowledge.warehouse import build_demo_warehouse
+from kubeai.config import ProjectConfig
+from tests.integration.support import REPO, LiveServer
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("warehouse") / "demo.duckdb"
+    build_demo_warehouse(path, orders=200_000, seed=7)
+    return path
+
+
+@pytest.fixture(scope="session")
+def agent_config(project_config: ProjectConfig, demo_warehouse: Path) -> ProjectConfig:
+    warehouse = project_config.warehouse.model_copy(update={"url": str(demo_warehouse)})
+    return project_config.model_copy(update={"warehouse": warehouse})
+
+
+def test_kubeai_ask_json_end_to_end(live_server: LiveServer, demo_warehouse: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "KUBEAI_LLM__BASE_URL": live_server.base_url, "KUBEAI_WAREHOUSE__URL": str(demo_warehouse)}
+    chart = tmp_path / "gmv.html"
+    completed = subprocess.run(
+        [sys.executable, "-m", "app", "ask", "上个月各地区的GMV是多少？", "--json", "--chart", str(chart)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode in (0, 2), completed.stderr  # 2: the agent abstained honestly
+    payload = json.loads(completed.stdout)
+    assert {"sql", "rows", "columns", "answer", "abstained", "chart"} <= payload.keys()
+    assert payload["answer"]
+    if payload["abstained"]:
+        assert payload["reason"]
+        return
+    # Whatever the small model chose, the rows are exactly what the gated SQL returns on the warehouse.
+    with duckdb.connect(str(demo_warehouse), read_only=True) as con:
+        expected = con.execute(payload["sql"]).fetchall()
+    assert len(expected) == len(payload["rows"])
+    assert payload["chart"] is not None
+    assert chart.is_file() and "plotly" in chart.read_text(encoding="utf-8")[:100_000].lower()
+
+
+async def test_agent_answers_the_canonical_question_on_the_structured_path(
+    live_server: LiveServer, agent_config: ProjectConfig
+) -> None:
+    async with MetricsAgent.open(agent_config, llm=live_server.client()) as agent:
+        result = await agent.ask("上个月各地区的GMV是多少？")
+    assert result.language == "zh"
+    assert not result.abstained, result.reason
+    assert "gmv" in result.metrics
+    assert result.sql is not None and "LIMIT" in result.sql.upper()
+    assert not result.frame.empty
+    assert result.timings["generate"] > 0
+    assert sum(c["completion"] for c in result.tokens.values()) > 0

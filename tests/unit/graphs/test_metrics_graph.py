@@ -1,0 +1,285 @@
+"""The metrics graph with scripted fake chat models on a real (small) DuckDB demo warehouse.
+
+Every model reply is scripted; everything else is real: prompts, structured-output validation, the metric-query
+compiler, the SQL gate, the read-only DuckDB runner, charts, answers, the SQLite checkpointer.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from pydantic import Field
+
+from agents.metrics import MetricsAgent
+from graphs.metrics import Context
+from knowledge.catalog import Catalog, demo_catalog_path, load_catalog
+from knowledge.warehouse import build_demo_warehouse
+from kubeai.config import LLMConfig, ProjectConfig
+from serving.client import ModelClient
+from tools.sql_gate import GateContext
+from tools.warehouse import open_runner
+
+
+class ScriptedChat(GenericFakeChatModel):
+    """A fake chat model that replays scripted replies and records the prompts it was sent."""
+
+    prompts: list[list[BaseMessage]] = Field(default_factory=list)
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
+        self.prompts.append(list(messages))
+        return super()._generate(messages, *args, **kwargs)
+
+
+def scripted(*replies: str | dict[str, Any]) -> tuple[ModelClient, ScriptedChat]:
+    texts = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in replies]
+    chat = ScriptedChat(messages=iter(AIMessage(content=t) for t in texts), prompts=[])
+    client = ModelClient(LLMConfig(), default_model="fake", chat_factory=lambda _name: chat)
+    return client, chat
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("wh") / "demo.duckdb"
+    build_demo_warehouse(path, orders=20_000, seed=7)
+    return path
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(demo_catalog_path())
+
+
+def project(tmp_path: Path, warehouse: Path, **agent: Any) -> ProjectConfig:
+    return ProjectConfig.model_validate(
+        {
+            "data_dir": str(tmp_path),
+            "warehouse": {"url": str(warehouse), "max_rows": 200},
+            "metrics_agent": {"rag": False, **agent},
+        }
+    )
+
+
+@pytest.fixture
+def open_agent(tmp_path: Path, warehouse: Path) -> Any:
+    def make(client: ModelClient, **agent: Any) -> Any:
+        return MetricsAgent.open(project(tmp_path, warehouse, **agent), llm=client)
+
+    return make
+
+
+GMV_BY_REGION_SQL = (
+    "SELECT r.region_name AS region, SUM(o.paid_amount) AS gmv FROM orders o "
+    "JOIN cities c ON o.city_id = c.city_id JOIN regions r ON c.region_id = r.region_id "
+    "WHERE o.status <> 'cancelled' GROUP BY 1"
+)
+
+
+async def test_sql_path_runs_gated_sql_and_answers_from_the_table(open_agent: Any) -> None:
+    client, chat = scripted({"sql": GMV_BY_REGION_SQL})
+    async with open_agent(client, strategy="sql") as agent:
+        result = await agent.ask("各地区的GMV是多少？")
+    assert not result.abstained, result.reason
+    assert result.path == "sql"
+    assert result.language == "zh"
+    assert "LIMIT 200" in result.sql.upper()
+    assert list(result.frame.columns) == ["region", "gmv"]
+    assert len(result.frame) >= 5
+    top = result.frame.sort_values("gmv", ascending=False).iloc[0]
+    assert str(top["region"]) in result.answer  # the answer's numbers and names come from the table
+    assert result.chart is not None and result.chart_kind == "bar"
+    assert set(result.timings) >= {"understand", "retrieve", "generate", "gate", "execute", "chart", "answer"}
+    system = chat.prompts[0][0].content
+    assert (
+        "## Instruction" in system and "## Business knowledge: metrics" in system and "## Output requirements" in system
+    )
+
+
+async def test_gate_rejection_goes_back_to_the_model_then_succeeds(open_agent: Any) -> None:
+    client, chat = scripted({"sql": "DROP TABLE orders"}, {"sql": GMV_BY_REGION_SQL})
+    async with open_agent(client, strategy="sql") as agent:
+        result = await agent.ask("各地区的GMV是多少？")
+    assert not result.abstained
+    repair_prompt = chat.prompts[1][-1].content
+    assert "Your previous attempt failed" in repair_prompt
+    assert "read_only" in repair_prompt
+
+
+async def test_garbage_and_hostile_output_exhaust_the_budget_and_abstain(open_agent: Any) -> None:
+    client, chat = scripted(
+        "this is not json",
+        {"sql": "SELECT * FROM read_csv('/etc/passwd')"},
+        {"sql": "SELECT nosuch FROM orders"},
+    )
+    async with open_agent(client, strategy="sql", max_attempts=3) as agent:
+        result = await agent.ask("What is the GMV?")
+    assert result.abstained
+    assert result.answer.startswith("I can't answer that:")
+    assert "3 attempts" in result.answer
+    assert result.sql is None
+    assert result.frame.empty
+    assert len(chat.prompts) == 3
+
+
+async def test_execution_error_is_repaired(open_agent: Any) -> None:
+    failing = "SELECT CAST('abc' AS INTEGER) AS gmv FROM orders"
+    client, chat = scripted({"sql": failing}, {"sql": "SELECT SUM(paid_amount) AS gmv FROM orders"})
+    async with open_agent(client, strategy="sql") as agent:
+        result = await agent.ask("What is the total GMV?")
+    assert not result.abstained, result.reason
+    assert result.chart_kind == "card"
+    assert "Your previous attempt failed" in chat.prompts[1][-1].content
+
+
+async def test_approval_interrupt_then_approve_edit_or_reject(open_agent: Any) -> None:
+    client, _ = scripted(*([{"sql": GMV_BY_REGION_SQL}] * 3))
+    async with open_agent(client, strategy="sql", require_approval=True) as agent:
+        paused = await agent.ask("各地区的GMV是多少？", thread_id="t-approve")
+        assert paused.pending_sql is not None and "LIMIT" in paused.pending_sql.upper()
+        assert paused.frame.empty
+        done = await agent.resume("t-approve", "approve")
+        assert done.pending_sql is None and not done.frame.empty
+
+        await agent.ask("各地区的GMV是多少？", thread_id="t-edit")
+        edited = await agent.resume("t-edit", {"action": "edit", "sql": "SELECT COUNT(*) AS orders FROM orders"})
+        assert edited.path == "edited"
+        assert list(edited.frame.columns) == ["orders"]
+
+        await agent.ask("各地区的GMV是多少？", thread_id="t-reject")
+        rejected = await agent.resume("t-reject", "reject")
+        assert rejected.abstained and "rejected" in rejected.reason
+
+
+async def test_edited_sql_still_passes_the_gate(open_agent: Any) -> None:
+    client, _ = scripted({"sql": GMV_BY_REGION_SQL})
+    async with open_agent(client, strategy="sql", require_approval=True) as agent:
+        await agent.ask("GMV by region?", thread_id="t")
+        result = await agent.resume("t", {"action": "edit", "sql": "DELETE FROM orders"})
+    assert result.abstained
+    assert "read_only" in result.reason
+
+
+async def test_follow_up_is_rewritten_with_the_thread_history(open_agent: Any) -> None:
+    client, chat = scripted(
+        {"sql": "SELECT SUM(paid_amount) AS gmv FROM orders"},
+        {"standalone_question": "What is the GMV by month?"},
+        {"sql": "SELECT date_trunc('month', order_date) AS month, SUM(paid_amount) AS gmv FROM orders GROUP BY 1"},
+    )
+    async with open_agent(client, strategy="sql") as agent:
+        first = await agent.ask("What is the GMV?", thread_id="thread-1")
+        second = await agent.ask("and by month?", thread_id="thread-1")
+    assert first.chart_kind == "card"
+    assert second.standalone_question == "What is the GMV by month?"
+    rewrite_prompt = chat.prompts[1][-1].content
+    assert "What is the GMV?" in rewrite_prompt and "and by month?" in rewrite_prompt
+    assert second.chart_kind == "line"
+    assert "understand" in second.tokens
+
+
+async def test_empty_question_abstains_without_calling_the_model(open_agent: Any) -> None:
+    client, chat = scripted()
+    async with open_agent(client) as agent:
+        result = await agent.ask("   ")
+    assert result.abstained and "empty" in result.reason
+    assert chat.prompts == []
+
+
+LAST_MONTH_GMV_BY_REGION = {"metrics": ["gmv"], "dimensions": ["region"], "time_range": "last_month"}
+
+
+async def test_structured_path_compiles_the_filled_query(open_agent: Any, catalog: Catalog, warehouse: Path) -> None:
+    client, chat = scripted(LAST_MONTH_GMV_BY_REGION)
+    async with open_agent(client, strategy="structured") as agent:
+        result = await agent.ask("上个月各地区的GMV是多少？")
+    assert not result.abstained, result.reason
+    assert result.path == "structured"
+    assert result.metrics == ("gmv",) and result.dimensions == ("region",)
+    assert result.query is not None and result.query["time_range"] == "last_month"
+    assert "2025-11-01" in result.answer and "2025-11-30" in result.answer  # reference date 2025-12-31
+    # The structured-output schema only admits catalog names: an enum of metrics, not free text.
+    expected = (
+        "SELECT r.region_name AS region, SUM(o.paid_amount) AS gmv FROM orders o "
+        "JOIN cities c ON o.city_id = c.city_id JOIN regions r ON c.region_id = r.region_id "
+        "WHERE o.status <> 'cancelled' "
+        "AND o.order_date >= DATE '2025-11-01' AND o.order_date < DATE '2025-12-01' GROUP BY 1"
+    )
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        want = dict(con.execute(expected).fetchall())
+    got = dict(zip(result.frame["region"], result.frame["gmv"], strict=True))
+    assert got.keys() == want.keys()
+    for region, value in want.items():
+        assert got[region] == pytest.approx(float(value))
+    assert chat.prompts[0][0].content.count("- gmv:") == 1
+
+
+async def test_unknown_names_from_the_model_fail_validation_and_are_repaired(open_agent: Any) -> None:
+    client, chat = scripted(
+        {"metrics": ["profit"], "dimensions": [], "time_range": "last_month"},
+        LAST_MONTH_GMV_BY_REGION,
+    )
+    async with open_agent(client, strategy="structured") as agent:
+        result = await agent.ask("上个月各地区的GMV是多少？")
+    assert not result.abstained
+    assert "does not match the" in chat.prompts[1][-1].content
+
+
+async def test_compile_error_goes_back_to_the_model(open_agent: Any) -> None:
+    by_month_without_grain = {"metrics": ["gmv"], "dimensions": ["order_date"], "time_range": "last_12_months"}
+    fixed = {**by_month_without_grain, "time_grain": "month"}
+    client, chat = scripted(by_month_without_grain, fixed)
+    async with open_agent(client, strategy="structured") as agent:
+        result = await agent.ask("What was GMV each month over the last year?")
+    assert not result.abstained, result.reason
+    assert result.chart_kind == "line"
+    assert "Your previous attempt failed" in chat.prompts[1][-1].content
+
+
+async def test_auto_strategy_falls_back_to_sql_on_the_last_attempt(open_agent: Any) -> None:
+    bad = {"metrics": ["gmv"], "dimensions": ["order_date"], "time_range": "last_month"}  # no grain: compile error
+    client, chat = scripted(bad, bad, {"sql": "SELECT SUM(paid_amount) AS gmv FROM orders"})
+    async with open_agent(client, strategy="auto", max_attempts=3) as agent:
+        result = await agent.ask("GMV?")
+    assert not result.abstained
+    assert result.path == "sql"
+    assert "SELECT" in chat.prompts[2][0].content and "tables" in chat.prompts[2][0].content
+
+
+async def test_retrieval_narrows_the_schema_enums(tmp_path: Path, warehouse: Path) -> None:
+    from langchain_core.embeddings import DeterministicFakeEmbedding
+
+    from agents.metrics import ensure_indexed
+    from knowledge.index import KnowledgeBase
+    from knowledge.stores import open_store
+    from kubeai.config import VectorStoreConfig
+
+    catalog = load_catalog(demo_catalog_path())
+    store = open_store(VectorStoreConfig(), tmp_path)
+    kb = KnowledgeBase(embeddings=DeterministicFakeEmbedding(size=32), store=store)
+    assert ensure_indexed(kb, catalog) is True
+    assert ensure_indexed(kb, catalog) is False  # unchanged catalog: nothing re-embedded
+    client, _ = scripted(LAST_MONTH_GMV_BY_REGION)
+    runner = open_runner(str(warehouse))
+    context = Context(
+        catalog=catalog,
+        knowledge=kb,
+        llm=client,
+        runner=runner,
+        gate=GateContext(schema=catalog.schema_mapping()),
+        strategy="structured",
+        alpha=0.0,  # keyword ranking only: the fake embeddings carry no meaning
+    )
+    from graphs.metrics import build_graph
+
+    state = await build_graph().ainvoke({"question": "GMV 成交额 by region 地区 last month"}, context=context)
+    runner.close()
+    kb.close()
+    assert "gmv" in state["metric_names"]
+    assert len(state["metric_names"]) <= context.max_metrics
+    assert "region" in state["dimension_names"]
+    assert not state["abstained"], state["reason"]

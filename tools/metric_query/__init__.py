@@ -1,0 +1,39 @@
+"""Structured metric queries: a small JSON schema a model fills, and a deterministic compiler to SQL.
+
+A model never writes SQL for metric questions. It fills :class:`MetricQuery` (through
+:func:`metric_query_model`, whose schema only admits the metric and dimension names retrieved for the question),
+and :func:`compile_metric_query` builds the SQL from the catalog's own definitions with sqlglot's expression
+builder. :func:`resolve_time_range` turns a relative period such as ``last_month`` into dates. See
+``docs/metric-query.md``.
+"""
+
+from __future__ import annotations
+
+from tools.metric_query.compiler import CompiledQuery, compile_metric_query
+from tools.metric_query.query import (
+    Comparison,
+    DateRange,
+    Filter,
+    FilterOp,
+    MetricQuery,
+    OrderBy,
+    RelativePeriod,
+    TimeRange,
+    metric_query_model,
+)
+from tools.metric_query.time_range import resolve_time_range
+
+__all__ = [
+    "Comparison",
+    "CompiledQuery",
+    "DateRange",
+    "Filter",
+    "FilterOp",
+    "MetricQuery",
+    "OrderBy",
+    "RelativePeriod",
+    "TimeRange",
+    "compile_metric_query",
+    "metric_query_model",
+    "resolve_time_range",
+]

@@ -1,0 +1,67 @@
+"""The interface every warehouse backend implements, and the result it returns.
+
+A runner executes one already-gated, read-only ``SELECT`` and hands back a pandas DataFrame of at most
+``max_rows`` rows, cancelling the statement after ``timeout_s`` seconds. Runners are defence in depth behind the
+SQL gate (:mod:`tools.sql_gate`): each backend also opens its connection or transaction read-only, so a statement
+that slipped past the gate still cannot write.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["QueryResult", "SQLRunner"]
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """What one query returned.
+
+    Attributes:
+        frame: The rows, at most ``max_rows`` of them, with the query's column names.
+        truncated: True when more rows existed than ``max_rows`` (only ``max_rows`` were fetched).
+        elapsed_s: Wall time from sending the statement to having the rows.
+        sql: The statement as executed.
+    """
+
+    frame: pd.DataFrame
+    truncated: bool
+    elapsed_s: float
+    sql: str
+
+
+@runtime_checkable
+class SQLRunner(Protocol):
+    """A read-only connection to one warehouse.
+
+    Attributes:
+        dialect: The sqlglot dialect name of the engine (``duckdb``, ``postgres``, ``tsql``, ...), so the gate can
+            transpile to it.
+    """
+
+    dialect: str
+
+    def run(self, sql: str, *, max_rows: int, timeout_s: float) -> QueryResult:
+        """Execute one read-only statement.
+
+        Args:
+            sql: The statement, already checked by the SQL gate.
+            max_rows: Fetch at most this many rows; ``QueryResult.truncated`` says whether more existed.
+            timeout_s: Cancel the statement after this many seconds.
+
+        Returns:
+            The rows and how the query went.
+
+        Raises:
+            kubeai.errors.WarehouseError: The statement failed, ran too long, or the warehouse is unreachable;
+                the message includes the database's own words so a model can repair the query.
+        """
+        ...
+
+    def close(self) -> None:
+        """Release the connection; calling it twice is harmless."""
+        ...
