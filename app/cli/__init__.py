@@ -60,21 +60,12 @@ app.add_typer(warehouse_app, name="warehouse")
 
 
 def main() -> None:
-    """Run the CLI; turn project errors into one sentence on stderr and exit status 1."""
+    """Run the CLI; turn project errors into one sentence on stderr and exit status 1.
+
+    Usage errors (a missing argument, an unknown command) are Typer's: a short message and exit status 2.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except KubeAIError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         sys.exit(1)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise

@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, create_model
 
 from graphs.metrics.answers import compose_answer
 from graphs.metrics.context import Context
+from graphs.metrics.linking import mentioned_dimensions, mentioned_metrics
 from graphs.metrics.state import NEW_TURN, State
 from graphs.prompting import load_prompt
 from knowledge.catalog import CATALOG_COLLECTION, Catalog
@@ -101,6 +102,10 @@ async def understand(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "messages": [HumanMessage(content=question)],
         "standalone_question": question,
         "language": detect_language(question),
+        "metric_names": [],
+        "linked_metrics": [],
+        "dimension_names": [],
+        "example_ids": [],
         "query": None,
         "path": "",
         "sql": None,
@@ -162,7 +167,9 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                 dimensions.append(name)
             elif kind == "example":
                 examples.append(hit.id)
-    metrics = list(dict.fromkeys(metrics))[: ctx.max_metrics]
+    linked = mentioned_metrics(state.standalone_question, catalog)
+    metrics = list(dict.fromkeys([*linked, *metrics]))[: max(ctx.max_metrics, len(linked))]
+    dimensions = [*mentioned_dimensions(state.standalone_question, catalog), *dimensions]
     if not metrics:
         return {
             "abstained": True,
@@ -173,6 +180,7 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     dimensions = [d for d in dict.fromkeys([*dimensions, *allowed]) if catalog.dimension(d) is not None]
     return {
         "metric_names": metrics,
+        "linked_metrics": linked,
         "dimension_names": dimensions[: ctx.max_dimensions],
         "example_ids": list(dict.fromkeys(examples))[: ctx.max_examples],
         "timings": {"retrieve": time.perf_counter() - began},
@@ -249,7 +257,8 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             result = await ctx.llm.structured(messages, schema, model=ctx.model, max_tokens=400)
             update.update(path="sql", sql=str(getattr(result.value, "sql", "")), query=None, period=None)
         else:
-            model_cls = metric_query_model(state.metric_names, state.dimension_names)
+            # Metrics the question names outright are the only choices; otherwise the retrieved ones are.
+            model_cls = metric_query_model(state.linked_metrics or state.metric_names, state.dimension_names)
             wrapper: type[BaseModel] = model_cls
             if ctx.chain_of_thought:
                 wrapper = create_model(

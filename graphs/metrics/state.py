@@ -59,6 +59,7 @@ class State(InputState):
     standalone_question: str = ""
     language: str = "en"
     metric_names: list[str] = field(default_factory=list)
+    linked_metrics: list[str] = field(default_factory=list)
     dimension_names: list[str] = field(default_factory=list)
     example_ids: list[str] = field(default_factory=list)
     query: dict[str, Any] | None = None

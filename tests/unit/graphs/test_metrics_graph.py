@@ -29,15 +29,17 @@ class ScriptedChat(GenericFakeChatModel):
     """A fake chat model that replays scripted replies and records the prompts it was sent."""
 
     prompts: list[list[BaseMessage]] = Field(default_factory=list)
+    formats: list[Any] = Field(default_factory=list)
 
     def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
         self.prompts.append(list(messages))
+        self.formats.append(kwargs.get("response_format"))
         return super()._generate(messages, *args, **kwargs)
 
 
 def scripted(*replies: str | dict[str, Any]) -> tuple[ModelClient, ScriptedChat]:
     texts = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in replies]
-    chat = ScriptedChat(messages=iter(AIMessage(content=t) for t in texts), prompts=[])
+    chat = ScriptedChat(messages=iter(AIMessage(content=t) for t in texts), prompts=[], formats=[])
     client = ModelClient(LLMConfig(), default_model="fake", chat_factory=lambda _name: chat)
     return client, chat
 
@@ -283,3 +285,23 @@ async def test_retrieval_narrows_the_schema_enums(tmp_path: Path, warehouse: Pat
     assert len(state["metric_names"]) <= context.max_metrics
     assert "region" in state["dimension_names"]
     assert not state["abstained"], state["reason"]
+
+
+def test_exact_mentions_link_metrics_and_dimensions(catalog: Catalog) -> None:
+    from graphs.metrics.linking import mentioned_dimensions, mentioned_metrics
+
+    assert mentioned_metrics("上个月各地区的GMV是多少？", catalog) == ["gmv"]
+    assert mentioned_dimensions("上个月各地区的GMV是多少？", catalog) == ["region"]
+    assert mentioned_metrics("net GMV by city", catalog) == ["net_gmv"]  # the longer mention wins
+    assert mentioned_metrics("退款率按渠道", catalog) == ["refund_rate"]
+    assert mentioned_metrics("how is the weather", catalog) == []
+
+
+async def test_a_named_metric_is_the_only_choice_in_the_schema(open_agent: Any) -> None:
+    client, chat = scripted(LAST_MONTH_GMV_BY_REGION)
+    async with open_agent(client, strategy="structured") as agent:
+        await agent.ask("上个月各地区的GMV是多少？")
+    schema = chat.formats[0]["json_schema"]["schema"]
+    assert schema["properties"]["metrics"]["items"]["enum"] == ["gmv"]
+    dimensions = schema["properties"]["dimensions"]["items"]["enum"]
+    assert dimensions[0] == "region"
