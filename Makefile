@@ -36,4 +36,4 @@ test: prepare
 	@bash scripts/pytest.sh tests
 
 bench: prepare
-	$(PY) benchmarks/serving.py
+	$(PY) -m benchmarks.serving

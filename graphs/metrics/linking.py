@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from knowledge.catalog import Catalog
+from knowledge.catalog import Catalog, Dimension, Metric
 
 __all__ = ["mentioned_dimensions", "mentioned_metrics"]
 
@@ -46,21 +46,20 @@ def _keep_longest(found: dict[str, str]) -> list[str]:
 
 def mentioned_metrics(question: str, catalog: Catalog) -> list[str]:
     """Metrics whose name, label or synonym the question contains, longest mention first."""
-    text = question.lower()
-    found = {}
-    for m in catalog.metrics:
-        term = _longest_mention(text, _terms(m.name, m.label.en, m.label.zh, [*m.synonyms.en, *m.synonyms.zh]))
-        if term is not None:
-            found[m.name] = term
-    return _keep_longest(found)
+    return _mentioned(question, catalog.metrics)
 
 
 def mentioned_dimensions(question: str, catalog: Catalog) -> list[str]:
     """Dimensions whose name, label or synonym the question contains, longest mention first."""
+    return _mentioned(question, catalog.dimensions)
+
+
+def _mentioned(question: str, items: Iterable[Metric | Dimension]) -> list[str]:
     text = question.lower()
     found = {}
-    for d in catalog.dimensions:
-        term = _longest_mention(text, _terms(d.name, d.label.en, d.label.zh, [*d.synonyms.en, *d.synonyms.zh]))
+    for item in items:
+        terms = _terms(item.name, item.label.en, item.label.zh, [*item.synonyms.en, *item.synonyms.zh])
+        term = _longest_mention(text, terms)
         if term is not None:
-            found[d.name] = term
+            found[item.name] = term
     return _keep_longest(found)
