@@ -36,4 +36,4 @@ test: prepare
 	@bash scripts/pytest.sh tests
 
 bench: prepare
-	$(PY) -m benchmarks.serving
+	$(PY) benchmarks/serving_bench.py

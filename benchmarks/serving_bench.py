@@ -4,9 +4,10 @@ Starts a real vLLM server from kubeai.yaml on a free port (or measures the one a
 model and each adapter runs 1, 4 and 8 concurrent streaming requests of a fixed number of output tokens and
 prints throughput, time to first token, and the adapter/base ratio measured in the same run.
 
-    .venv/bin/python -m benchmarks.serving [--tokens 128] [--rounds 2] [--url http://127.0.0.1:8000/v1]
+    .venv/bin/python benchmarks/serving_bench.py [--tokens 128] [--rounds 2] [--url http://127.0.0.1:8000/v1]
 
-(Run it as a module from the repository root: as a script, its own name would shadow the serving package.)
+(Not named serving.py: a script's folder comes first on sys.path, so that name would shadow the serving package
+for every benchmark script.)
 """
 
 from __future__ import annotations
