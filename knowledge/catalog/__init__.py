@@ -1,6 +1,7 @@
 """The metric catalog: a YAML semantic layer naming tables, joins, dimensions, metrics and examples.
 
-Load one with :func:`load_catalog`; turn it into retrieval entries with :func:`catalog_entries`.
+Load one with :func:`load_catalog`; turn it into retrieval entries with :func:`catalog_entries`, index them with
+:func:`index_catalog`, and find what a question is about with :func:`retrieve_catalog`.
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ from knowledge.catalog.models import (
     catalog_json_schema,
     packaged_json_schema,
 )
+from knowledge.catalog.retrieval import CatalogMatches, retrieve_catalog
 
 __all__ = [
     "CATALOG_COLLECTION",
     "Catalog",
     "CatalogEntry",
     "CatalogIndexResult",
+    "CatalogMatches",
     "Column",
     "Dimension",
     "Example",
@@ -53,4 +56,5 @@ __all__ = [
     "load_catalog",
     "packaged_json_schema",
     "reachable_tables",
+    "retrieve_catalog",
 ]
