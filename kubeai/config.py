@@ -202,7 +202,7 @@ class MetricsAgentConfig(_Section):
     strategy: Literal["auto", "structured", "sql"] = "auto"
     rag: bool = True
     retrieval_k: int = Field(default=8, ge=1, le=50)
-    alpha: float = Field(default=0.5, ge=0.0, le=1.0)
+    alpha: float = Field(default=0.8, ge=0.0, le=1.0)
     max_attempts: int = Field(default=3, ge=1, le=10)
     require_approval: bool = False
     chain_of_thought: bool = False

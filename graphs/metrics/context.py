@@ -49,7 +49,7 @@ class Context:
     require_approval: bool = False
     chain_of_thought: bool = False
     retrieval_k: int = 8
-    alpha: float = 0.5
+    alpha: float = 0.8
     max_metrics: int = 5
     max_dimensions: int = 12
     max_examples: int = 3

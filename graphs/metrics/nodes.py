@@ -27,7 +27,7 @@ from graphs.metrics.context import Context
 from graphs.metrics.linking import mentioned_dimensions, mentioned_metrics
 from graphs.metrics.state import NEW_TURN, State
 from graphs.prompting import load_prompt
-from knowledge.catalog import CATALOG_COLLECTION, Catalog
+from knowledge.catalog import Catalog, retrieve_catalog
 from kubeai.errors import MetricQueryError, ModelOutputError, SQLGateError, WarehouseError
 from serving.client import Structured
 from tools.charts import build_figure, choose_chart, figure_json
@@ -156,17 +156,19 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         dimensions = [d.name for d in catalog.dimensions]
         examples = [f"example:{i}" for i in range(len(catalog.examples))]
     else:
-        kb = ctx.knowledge
-        query = state.standalone_question
-        hits = await asyncio.to_thread(kb.search, CATALOG_COLLECTION, query, k=ctx.retrieval_k * 3, alpha=ctx.alpha)
-        for hit in hits:
-            kind, name = hit.metadata.get("kind"), str(hit.metadata.get("name", ""))
-            if kind == "metric" and catalog.metric(name) is not None:
-                metrics.append(name)
-            elif kind == "dimension" and catalog.dimension(name) is not None:
-                dimensions.append(name)
-            elif kind == "example":
-                examples.append(hit.id)
+        matches = await asyncio.to_thread(
+            retrieve_catalog,
+            ctx.knowledge,
+            state.standalone_question,
+            metrics_k=ctx.max_metrics,
+            dimensions_k=ctx.retrieval_k,
+            examples_k=ctx.max_examples,
+            alpha=ctx.alpha,
+        )
+        metrics = [str(h.metadata.get("name", "")) for h in matches.metrics]
+        dimensions = [str(h.metadata.get("name", "")) for h in matches.dimensions]
+        examples = [h.id for h in matches.examples]
+        metrics = [m for m in metrics if catalog.metric(m) is not None]
     linked = mentioned_metrics(state.standalone_question, catalog)
     metrics = list(dict.fromkeys([*linked, *metrics]))[: max(ctx.max_metrics, len(linked))]
     dimensions = [*mentioned_dimensions(state.standalone_question, catalog), *dimensions]
@@ -270,13 +272,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             result = await ctx.llm.structured(messages, wrapper, model=ctx.model, max_tokens=512)
             query = result.value.query if ctx.chain_of_thought else result.value  # type: ignore[attr-defined]
             assert isinstance(query, MetricQuery)
-            # Small models repeat enum values; a repeated name means the same thing as one.
-            query = query.model_copy(
-                update={
-                    "metrics": tuple(dict.fromkeys(query.metrics)),
-                    "dimensions": tuple(dict.fromkeys(query.dimensions)),
-                }
-            )
+            query = _focus(query, ranked=state.metric_names, named=len(state.linked_metrics))
             compiled = compile_metric_query(query, catalog)
             update.update(
                 path="structured",
@@ -289,6 +285,22 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         update.update(sql=None, errors=[*state.errors, str(exc)])
     update["timings"] = {"generate": time.perf_counter() - began}
     return update
+
+
+def _focus(query: MetricQuery, *, ranked: Sequence[str], named: int) -> MetricQuery:
+    """Tidy what a small model filled: drop repeated names, and keep one metric unless the question named several.
+
+    A 135M model tends to tick every metric it is offered. When the question names at most one metric, the
+    model's choices are narrowed to the one retrieval ranked highest; sort keys on dropped metrics go too.
+    """
+    metrics = tuple(dict.fromkeys(query.metrics))
+    if named < 2 and len(metrics) > 1:
+        order = {name: i for i, name in enumerate(ranked)}
+        metrics = (min(metrics, key=lambda name: order.get(name, len(order))),)
+    dimensions = tuple(dict.fromkeys(query.dimensions))
+    keep = {*metrics, *dimensions}
+    order_by = tuple(o for o in query.order_by if o.target in keep)
+    return query.model_copy(update={"metrics": metrics, "dimensions": dimensions, "order_by": order_by})
 
 
 async def gate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
