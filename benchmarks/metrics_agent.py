@@ -28,7 +28,7 @@ import pandas as pd
 
 from agents.metrics import MetricsAgent, ensure_indexed
 from app import runtime
-from knowledge.catalog import CATALOG_COLLECTION, demo_catalog_path, load_catalog
+from knowledge.catalog import demo_catalog_path, load_catalog, retrieve_catalog
 from knowledge.index import open_knowledge_base
 from knowledge.warehouse import build_demo_warehouse
 from kubeai.config import load_config
@@ -66,12 +66,12 @@ def overhead(items: list[dict[str, Any]], warehouse: Path) -> None:
     ensure_indexed(kb, catalog)
     runner = open_runner(str(warehouse))
     gate = GateContext(schema=catalog.schema_mapping(), source_dialect="duckdb", target_dialect="duckdb")
-    kb.search(CATALOG_COLLECTION, "warm-up: load the embedding model", k=1)  # not a user's first-query cost
+    retrieve_catalog(kb, "warm-up: load the embedding model")  # not a user's first-query cost
     times: dict[str, list[float]] = defaultdict(list)
     skipped = 0
     for item in items:
         t0 = time.perf_counter()
-        kb.search(CATALOG_COLLECTION, item["question"], k=24, alpha=0.5)
+        retrieve_catalog(kb, item["question"])
         t1 = time.perf_counter()
         try:
             compiled = compile_metric_query(gold_query(item, catalog), catalog)

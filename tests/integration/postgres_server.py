@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["PostgresServer", "pg_bin", "postgres_server"]
+__all__ = ["PostgresServer", "copy_duckdb_to_postgres", "pg_bin", "postgres_server"]
 
 # The port only names the socket file inside the cluster's own directory, so it cannot collide.
 PORT = 55_432
@@ -131,3 +131,37 @@ def postgres_server() -> Iterator[PostgresServer]:
         if _shared["users"] == 0:
             stack, _shared["stack"], _shared["server"] = _shared["stack"], None, None
             stack.close()
+
+
+TABLES = ("regions", "cities", "categories", "products", "channels", "users", "orders", "order_items", "refunds")
+PG_TYPES = {"INTEGER": "integer", "BIGINT": "bigint", "VARCHAR": "text", "DATE": "date", "TIMESTAMP": "timestamp"}
+
+
+def _pg_type(duck_type: str) -> str:
+    if duck_type.startswith("DECIMAL"):
+        return duck_type.replace("DECIMAL", "numeric")
+    return PG_TYPES[duck_type]
+
+
+def copy_duckdb_to_postgres(duck_path: Path, url: str) -> None:
+    """Copy the demo warehouse's tables from a DuckDB file into a PostgreSQL database (plus a sequence)."""
+    import duckdb
+    import psycopg
+
+    source = duckdb.connect(str(duck_path), read_only=True)
+    try:
+        with psycopg.connect(url) as target, target.cursor() as cur:
+            for table in TABLES:
+                columns = source.execute(
+                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                    "ORDER BY ordinal_position",
+                    [table],
+                ).fetchall()
+                definition = ", ".join(f'"{name}" {_pg_type(kind)}' for name, kind in columns)
+                cur.execute(f'CREATE TABLE "{table}" ({definition})')
+                with cur.copy(f'COPY "{table}" FROM STDIN') as copy:
+                    for row in source.execute(f'SELECT * FROM "{table}"').fetchall():
+                        copy.write_row(row)
+            cur.execute("CREATE SEQUENCE counter")
+    finally:
+        source.close()

@@ -14,8 +14,7 @@ import pytest
 
 from knowledge.catalog import Catalog, demo_catalog_path, load_catalog
 from knowledge.warehouse import build_demo_warehouse
-from tests.integration.postgres_server import PostgresServer
-from tests.integration.test_warehouse_postgres import _copy_to_postgres
+from tests.integration.postgres_server import PostgresServer, copy_duckdb_to_postgres
 from tests.unit.tools.metric_query.test_compile_results import CASES, Case, _compile
 from tools.sql_gate import GateContext, check_sql
 from tools.warehouse import SQLRunner, open_runner
@@ -36,7 +35,7 @@ def runners(
     duck_path = tmp_path_factory.mktemp("metric_query_pg") / "demo.duckdb"
     build_demo_warehouse(duck_path, orders=5_000, seed=11)
     url = postgres_server.create_database("metric_query_demo")
-    _copy_to_postgres(duck_path, url)
+    copy_duckdb_to_postgres(duck_path, url)
     duck, pg = open_runner(str(duck_path)), open_runner(url)
     try:
         yield duck, pg

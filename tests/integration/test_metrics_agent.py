@@ -14,6 +14,7 @@ import pytest
 from agents.metrics import MetricsAgent
 from knowledge.warehouse import build_demo_warehouse
 from kubeai.config import ProjectConfig
+from tests.integration.postgres_server import PostgresServer, copy_duckdb_to_postgres
 from tests.integration.support import REPO, LiveServer
 
 pytestmark = pytest.mark.integration
@@ -71,3 +72,39 @@ async def test_agent_answers_the_canonical_question_on_the_structured_path(
     assert not result.frame.empty
     assert result.timings["generate"] > 0
     assert sum(c["completion"] for c in result.tokens.values()) > 0
+
+
+async def test_agent_on_postgresql_with_postgresql_checkpoints(
+    live_server: LiveServer, agent_config: ProjectConfig, demo_warehouse: Path, postgres_server: PostgresServer
+) -> None:
+    warehouse_url = postgres_server.create_database("agent_warehouse")
+    copy_duckdb_to_postgres(demo_warehouse, warehouse_url)
+    checkpoints_url = postgres_server.create_database("agent_checkpoints")
+    config = agent_config.model_copy(
+        update={
+            "warehouse": agent_config.warehouse.model_copy(update={"url": warehouse_url}),
+            "metrics_agent": agent_config.metrics_agent.model_copy(update={"checkpoint_url": checkpoints_url}),
+        }
+    )
+    async with MetricsAgent.open(config, llm=live_server.client()) as agent:
+        first = await agent.ask("What was the GMV last month?", thread_id="pg-thread")
+        second = await agent.ask("and by channel?", thread_id="pg-thread")
+    assert first.dialect == "postgres"
+    assert not first.abstained, first.reason
+    assert first.sql is not None
+    assert "gmv" in first.metrics
+    # The SQL ran on PostgreSQL: the same query, transpiled back, gives the same rows on the DuckDB original.
+    import sqlglot
+
+    duck = duckdb.connect(str(demo_warehouse), read_only=True)
+    try:
+        expected = duck.execute(sqlglot.transpile(first.sql, read="postgres", write="duckdb")[0]).fetchall()
+    finally:
+        duck.close()
+    assert len(expected) == len(first.frame)
+    assert len(expected) > 0
+    # The thread's history came back from the PostgreSQL checkpointer for the follow-up.
+    assert second.standalone_question
+    assert "understand" in second.tokens
+    rows = postgres_server.psql_run("SELECT count(*) FROM checkpoints", database="agent_checkpoints")
+    assert int(rows[0][0]) > 0

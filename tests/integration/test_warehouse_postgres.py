@@ -16,13 +16,10 @@ import sqlglot
 
 from knowledge.warehouse import build_demo_warehouse
 from kubeai.errors import WarehouseError
-from tests.integration.postgres_server import PostgresServer
+from tests.integration.postgres_server import PostgresServer, copy_duckdb_to_postgres
 from tools.warehouse import PostgresRunner, SQLAlchemyRunner, SQLRunner, open_runner
 
 pytestmark = pytest.mark.integration
-
-TABLES = ("regions", "cities", "categories", "products", "channels", "users", "orders", "order_items", "refunds")
-PG_TYPES = {"INTEGER": "integer", "BIGINT": "bigint", "VARCHAR": "text", "DATE": "date", "TIMESTAMP": "timestamp"}
 
 QUESTIONS = (
     # GMV by month in 2024
@@ -52,41 +49,12 @@ class Warehouses:
     server: PostgresServer
 
 
-def _pg_type(duck_type: str) -> str:
-    if duck_type.startswith("DECIMAL"):
-        return duck_type.replace("DECIMAL", "numeric")
-    return PG_TYPES[duck_type]
-
-
-def _copy_to_postgres(duck_path: Path, url: str) -> None:
-    import duckdb
-    import psycopg
-
-    source = duckdb.connect(str(duck_path), read_only=True)
-    try:
-        with psycopg.connect(url) as target, target.cursor() as cur:
-            for table in TABLES:
-                columns = source.execute(
-                    "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-                    "ORDER BY ordinal_position",
-                    [table],
-                ).fetchall()
-                definition = ", ".join(f'"{name}" {_pg_type(kind)}' for name, kind in columns)
-                cur.execute(f'CREATE TABLE "{table}" ({definition})')
-                with cur.copy(f'COPY "{table}" FROM STDIN') as copy:
-                    for row in source.execute(f'SELECT * FROM "{table}"').fetchall():
-                        copy.write_row(row)
-            cur.execute("CREATE SEQUENCE counter")
-    finally:
-        source.close()
-
-
 @pytest.fixture(scope="module")
 def warehouses(postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouses]:
     duck_path = tmp_path_factory.mktemp("warehouse") / "demo.duckdb"
     build_demo_warehouse(duck_path, orders=3_000, seed=11)
     url = postgres_server.create_database("warehouse_demo")
-    _copy_to_postgres(duck_path, url)
+    copy_duckdb_to_postgres(duck_path, url)
     duck, pg = open_runner(str(duck_path)), open_runner(url)
     try:
         yield Warehouses(duckdb=duck, postgres=pg, postgres_url=url, server=postgres_server)
