@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
@@ -197,6 +198,12 @@ class MetricsAgent:
         ):
             for node, update in chunk.items():
                 yield node, update if isinstance(update, dict) else {}
+
+    async def history(self, thread_id: str) -> list[tuple[str, str]]:
+        """The thread's conversation as ``(role, text)`` pairs, read back from the checkpointer."""
+        snapshot = await self._graph.aget_state(self._config(thread_id))
+        messages = snapshot.values.get("messages", []) if snapshot.values else []
+        return [("user" if isinstance(m, HumanMessage) else "assistant", str(m.content)) for m in messages]
 
     def _config(self, thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}

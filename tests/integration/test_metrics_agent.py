@@ -103,8 +103,12 @@ async def test_agent_on_postgresql_with_postgresql_checkpoints(
         duck.close()
     assert len(expected) == len(first.frame)
     assert len(expected) > 0
-    # The thread's history came back from the PostgreSQL checkpointer for the follow-up.
     assert second.standalone_question
-    assert "understand" in second.tokens
+    # A new agent (new connections) reads the thread back from the PostgreSQL checkpointer.
+    async with MetricsAgent.open(config, llm=live_server.client()) as reopened:
+        history = await reopened.history("pg-thread")
+    assert [role for role, _ in history] == ["user", "assistant", "user", "assistant"]
+    assert history[0][1] == "What was the GMV last month?"
+    assert history[2][1] == "and by channel?"
     rows = postgres_server.psql_run("SELECT count(*) FROM checkpoints", database="agent_checkpoints")
     assert int(rows[0][0]) > 0

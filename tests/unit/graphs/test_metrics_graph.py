@@ -305,3 +305,12 @@ async def test_a_named_metric_is_the_only_choice_in_the_schema(open_agent: Any) 
     assert schema["properties"]["metrics"]["items"]["enum"] == ["gmv"]
     dimensions = schema["properties"]["dimensions"]["items"]["enum"]
     assert dimensions[0] == "region"
+
+
+async def test_thread_history_is_kept_by_the_checkpointer(open_agent: Any) -> None:
+    client, _ = scripted({"sql": "SELECT SUM(paid_amount) AS gmv FROM orders"})
+    async with open_agent(client, strategy="sql") as agent:
+        result = await agent.ask("What is the GMV?", thread_id="kept")
+    async with open_agent(scripted()[0], strategy="sql") as reopened:
+        history = await reopened.history("kept")
+    assert history == [("user", "What is the GMV?"), ("assistant", result.answer)]
