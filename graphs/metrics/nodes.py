@@ -24,7 +24,13 @@ from pydantic import BaseModel, Field, create_model
 
 from graphs.metrics.answers import compose_answer
 from graphs.metrics.context import Context
-from graphs.metrics.linking import mentioned_dimensions, mentioned_metrics
+from graphs.metrics.linking import (
+    breakdown_dimensions,
+    mentioned_dimensions,
+    mentioned_grain,
+    mentioned_metrics,
+    mentioned_period,
+)
 from graphs.metrics.state import NEW_TURN, State
 from graphs.prompting import load_prompt
 from knowledge.catalog import Catalog, retrieve_catalog
@@ -273,6 +279,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             query = result.value.query if ctx.chain_of_thought else result.value  # type: ignore[attr-defined]
             assert isinstance(query, MetricQuery)
             query = _focus(query, ranked=state.metric_names, named=len(state.linked_metrics))
+            query = _apply_evidence(query, state.standalone_question, catalog)
             compiled = compile_metric_query(query, catalog)
             update.update(
                 path="structured",
@@ -301,6 +308,35 @@ def _focus(query: MetricQuery, *, ranked: Sequence[str], named: int) -> MetricQu
     keep = {*metrics, *dimensions}
     order_by = tuple(o for o in query.order_by if o.target in keep)
     return query.model_copy(update={"metrics": metrics, "dimensions": dimensions, "order_by": order_by})
+
+
+def _apply_evidence(query: MetricQuery, question: str, catalog: Catalog) -> MetricQuery:
+    """Correct the filled query with what the question says outright.
+
+    A period named in words (上个月, last quarter) sets the time range; a breakdown named in words (各地区, by
+    channel) adds that dimension when every chosen metric allows it; a grain named in words (按月, monthly) sets
+    the grain and groups by the metrics' time dimension. These phrases are unambiguous, and a 135M model often
+    misses them even though they are in its prompt.
+    """
+    updates: dict[str, Any] = {}
+    period = mentioned_period(question)
+    if period is not None:
+        updates["time_range"] = period
+    allowed_sets = [catalog.allowed_dimensions(m) for m in query.metrics]
+    allowed = [d for d in allowed_sets[0] if all(d in other for other in allowed_sets[1:])] if allowed_sets else []
+    dimensions = list(query.dimensions)
+    for name in breakdown_dimensions(question, catalog):
+        if name in allowed and name not in dimensions:
+            dimensions.append(name)
+    grain = mentioned_grain(question)
+    if grain is not None:
+        time_dimensions = [d for d in allowed if (dim := catalog.dimension(d)) is not None and dim.type == "time"]
+        chosen = [d for d in dimensions if d in time_dimensions]
+        if time_dimensions and not chosen:
+            dimensions.insert(0, time_dimensions[0])
+        updates["time_grain"] = grain
+    updates["dimensions"] = tuple(dimensions[:3])
+    return query.model_copy(update=updates)
 
 
 async def gate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

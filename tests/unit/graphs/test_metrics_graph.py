@@ -236,7 +236,7 @@ async def test_compile_error_goes_back_to_the_model(open_agent: Any) -> None:
     fixed = {**by_month_without_grain, "time_grain": "month"}
     client, chat = scripted(by_month_without_grain, fixed)
     async with open_agent(client, strategy="structured") as agent:
-        result = await agent.ask("What was GMV each month over the last year?")
+        result = await agent.ask("How did GMV develop over time?")
     assert not result.abstained, result.reason
     assert result.chart_kind == "line"
     assert "Your previous attempt failed" in chat.prompts[1][-1].content
@@ -314,3 +314,35 @@ async def test_thread_history_is_kept_by_the_checkpointer(open_agent: Any) -> No
     async with open_agent(scripted()[0], strategy="sql") as reopened:
         history = await reopened.history("kept")
     assert history == [("user", "What is the GMV?"), ("assistant", result.answer)]
+
+
+def test_periods_grains_and_breakdowns_said_in_words(catalog: Catalog) -> None:
+    from graphs.metrics.linking import breakdown_dimensions, mentioned_grain, mentioned_period
+
+    assert mentioned_period("上个月各地区的GMV是多少？") == "last_month"
+    assert mentioned_period("GMV over the last 12 months") == "last_12_months"
+    assert mentioned_period("上季度华东的销售额") == "last_quarter"
+    assert mentioned_period("GMV by region") is None
+    assert mentioned_grain("今年每月的订单量") == "month"
+    assert mentioned_grain("monthly GMV") == "month"
+    assert mentioned_grain("GMV by region") is None
+    assert breakdown_dimensions("上个月各地区的GMV是多少？", catalog) == ["region"]
+    assert breakdown_dimensions("How many orders per channel this year?", catalog) == ["channel"]
+    assert breakdown_dimensions("华东的销售额", catalog) == []  # a filter value, not a breakdown
+
+
+async def test_words_in_the_question_correct_what_the_model_missed(open_agent: Any) -> None:
+    careless = {"metrics": ["gmv"], "dimensions": [], "time_range": "all_time"}
+    client, _ = scripted(careless, careless)
+    async with open_agent(client, strategy="structured") as agent:
+        by_region = await agent.ask("上个月各地区的GMV是多少？")
+        monthly = await agent.ask("What was the monthly GMV over the last 12 months?")
+    assert by_region.query is not None
+    assert by_region.query["time_range"] == "last_month"
+    assert by_region.dimensions == ("region",)
+    assert by_region.chart_kind == "bar"
+    assert monthly.query is not None
+    assert monthly.query["time_grain"] == "month"
+    assert monthly.dimensions == ("order_date",)
+    assert len(monthly.frame) == 12
+    assert monthly.chart_kind == "line"
