@@ -1,1 +1,70 @@
-"""The evaluation harness and its datasets."""
+"""The evaluation harness: versioned datasets (a ``dataset.yaml`` manifest beside JSONL items) and pure scorers.
+
+Formats and scorer definitions: ``docs/evals.md``.
+"""
+
+from evals.dataset import MANIFEST_NAME, Dataset, DatasetKind, DatasetManifest, load_dataset
+from evals.items import (
+    DatasetItem,
+    DocQAItem,
+    GoldResult,
+    Language,
+    MetricsQAItem,
+    PlanningItem,
+    PlanTask,
+    RetrievalItem,
+)
+from evals.scorers import (
+    AbstentionScores,
+    ChartVerdict,
+    PlanNode,
+    PlanScores,
+    Summary,
+    abstention_scores,
+    chart_validity,
+    execution_match,
+    mean_reciprocal_rank,
+    normalize_sql,
+    normalize_value,
+    percentile,
+    plan_scores,
+    recall_at_k,
+    reciprocal_rank,
+    sql_exact_match,
+    sum_tokens,
+    summarize,
+)
+
+__all__ = [
+    "MANIFEST_NAME",
+    "AbstentionScores",
+    "ChartVerdict",
+    "Dataset",
+    "DatasetItem",
+    "DatasetKind",
+    "DatasetManifest",
+    "DocQAItem",
+    "GoldResult",
+    "Language",
+    "MetricsQAItem",
+    "PlanNode",
+    "PlanScores",
+    "PlanTask",
+    "PlanningItem",
+    "RetrievalItem",
+    "Summary",
+    "abstention_scores",
+    "chart_validity",
+    "execution_match",
+    "load_dataset",
+    "mean_reciprocal_rank",
+    "normalize_sql",
+    "normalize_value",
+    "percentile",
+    "plan_scores",
+    "recall_at_k",
+    "reciprocal_rank",
+    "sql_exact_match",
+    "sum_tokens",
+    "summarize",
+]

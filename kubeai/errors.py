@@ -11,6 +11,7 @@ __all__ = [
     "CatalogError",
     "ChartError",
     "ConfigError",
+    "DatasetError",
     "IngestError",
     "KubeAIError",
     "MetricQueryError",
@@ -111,6 +112,20 @@ class CatalogError(KubeAIError):
         self.file = file
         self.line = line
         self.field = field
+
+
+class DatasetError(KubeAIError):
+    """An evaluation dataset (manifest or items file) is malformed; nothing of it was loaded.
+
+    Attributes:
+        file: The offending file.
+        line: 1-based line of the offending item or YAML node, if known.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None) -> None:
+        super().__init__(message)
+        self.file = file
+        self.line = line
 
 
 class IngestError(KubeAIError):

@@ -1,0 +1,197 @@
+"""The item models of the evaluation datasets: one pydantic model per dataset kind.
+
+Every model forbids unknown fields, so a typo in a JSONL file is an error naming the line rather than a silently
+ignored key. ``docs/evals.md`` documents each format with examples.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "DatasetItem",
+    "DocQAItem",
+    "GoldResult",
+    "Language",
+    "MetricsQAItem",
+    "PlanTask",
+    "PlanningItem",
+    "RetrievalItem",
+]
+
+Language = Literal["en", "zh"]
+Difficulty = Literal["easy", "medium", "hard"]
+
+_ID = Field(min_length=1, max_length=200)
+_TEXT = Field(min_length=1, max_length=4000)
+
+
+class _Item(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class GoldResult(_Item):
+    """An expected result table.
+
+    Attributes:
+        columns: Column names (informative only: scoring ignores names and column order).
+        rows: The rows; each has one value per column (JSON scalars; dates as ISO strings).
+    """
+
+    columns: tuple[str, ...] = Field(min_length=1)
+    rows: tuple[tuple[Any, ...], ...]
+
+    @model_validator(mode="after")
+    def _rows_fit_columns(self) -> GoldResult:
+        for index, row in enumerate(self.rows):
+            for position, cell in enumerate(row):
+                if cell is not None and not isinstance(cell, str | int | float | bool):
+                    raise ValueError(
+                        f"row {index} value {position} is a {type(cell).__name__}; write cells as strings, numbers, "
+                        "booleans or null"
+                    )
+            if len(row) != len(self.columns):
+                raise ValueError(
+                    f"row {index} has {len(row)} values but there are {len(self.columns)} columns; "
+                    "give every row one value per column"
+                )
+        return self
+
+
+class MetricsQAItem(_Item):
+    """A business question for the metrics agent, with its gold SQL and/or gold result.
+
+    Attributes:
+        id: Unique id within the dataset.
+        question: The question as an analyst would ask it.
+        language: ``en`` or ``zh``.
+        gold_sql: A query over the dataset's warehouse whose result is the answer.
+        gold_result: The answer as a table, when it is fixed rather than computed from ``gold_sql``.
+        ordered: Whether row order is part of the answer (a top-N list, a sorted series).
+        difficulty: ``easy``, ``medium`` or ``hard``.
+        tags: Free labels for slicing reports (``time``, ``join``, ``ratio``, ...).
+        expect_abstention: The agent should decline (the data is not in the warehouse); such items carry no gold.
+    """
+
+    id: str = _ID
+    question: str = _TEXT
+    language: Language
+    gold_sql: str | None = Field(default=None, min_length=1, max_length=20_000)
+    gold_result: GoldResult | None = None
+    ordered: bool = False
+    difficulty: Difficulty = "medium"
+    tags: tuple[str, ...] = ()
+    expect_abstention: bool = False
+
+    @model_validator(mode="after")
+    def _gold_fits_abstention(self) -> MetricsQAItem:
+        has_gold = self.gold_sql is not None or self.gold_result is not None
+        if self.expect_abstention and has_gold:
+            raise ValueError("an item that expects abstention carries no gold_sql or gold_result")
+        if not self.expect_abstention and not has_gold:
+            raise ValueError("give gold_sql or gold_result, or set expect_abstention to true")
+        return self
+
+
+class PlanTask(_Item):
+    """One node of a gold task graph.
+
+    Attributes:
+        id: Node id, unique within the plan.
+        type: Task type, e.g. ``metric_query``, ``doc_search``, ``chart``, ``summarize``.
+        tool: The tool that performs it, if any; node matching uses it before the type.
+        depends_on: Ids of the nodes whose output this node needs (the graph's edges point from them to it).
+    """
+
+    id: str = _ID
+    type: str = Field(min_length=1, max_length=200)
+    tool: str | None = None
+    depends_on: tuple[str, ...] = ()
+
+
+class PlanningItem(_Item):
+    """A multi-step request with its gold task graph (scored with TaskBench node and edge F1).
+
+    Attributes:
+        id: Unique id within the dataset.
+        request: The user's request.
+        language: ``en`` or ``zh``.
+        tasks: The gold task graph: nodes with their dependencies, acyclic.
+        tags: Free labels for slicing reports.
+    """
+
+    id: str = _ID
+    request: str = _TEXT
+    language: Language
+    tasks: tuple[PlanTask, ...] = Field(min_length=1)
+    tags: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _graph_is_a_dag(self) -> PlanningItem:
+        ids = [task.id for task in self.tasks]
+        if len(set(ids)) != len(ids):
+            raise ValueError("task ids must be unique within a plan")
+        known = set(ids)
+        for task in self.tasks:
+            unknown = [dep for dep in task.depends_on if dep not in known]
+            if unknown:
+                raise ValueError(f"task {task.id!r} depends on unknown tasks {unknown}")
+        deps = {task.id: set(task.depends_on) for task in self.tasks}
+        done: set[str] = set()
+        while len(done) < len(deps):
+            ready = {node for node, needs in deps.items() if node not in done and needs <= done}
+            if not ready:
+                raise ValueError("the task graph has a cycle; dependencies must form a DAG")
+            done |= ready
+        return self
+
+
+class RetrievalItem(_Item):
+    """A catalog-retrieval question (the format of ``datasets/retrieval/catalog_questions.jsonl``).
+
+    Attributes:
+        id: Unique id within the dataset.
+        question: The question.
+        language: ``en`` or ``zh``.
+        metrics: Catalog metric names the question needs.
+        dimensions: Catalog dimension names the question needs.
+        expected_ids: Document ids that retrieval should return (``metric:NAME``, ``dimension:NAME``).
+    """
+
+    id: str = _ID
+    question: str = _TEXT
+    language: Language
+    metrics: tuple[str, ...] = ()
+    dimensions: tuple[str, ...] = ()
+    expected_ids: tuple[str, ...] = Field(min_length=1)
+
+
+class DocQAItem(_Item):
+    """A question over the document collection (the format of ``datasets/docqa/questions.jsonl``).
+
+    Attributes:
+        id: Unique id within the dataset.
+        question: The question.
+        language: ``en`` or ``zh``.
+        expected_sources: File names of the documents that hold the answer.
+        answer_contains: Strings a correct answer contains.
+    """
+
+    id: str = _ID
+    question: str = _TEXT
+    language: Language
+    expected_sources: tuple[str, ...] = Field(min_length=1)
+    answer_contains: tuple[str, ...] = ()
+
+    @field_validator("expected_sources")
+    @classmethod
+    def _names_not_empty(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for source in value:
+            if not source.strip():
+                raise ValueError("expected_sources holds an empty name")
+        return value
+
+
+DatasetItem = MetricsQAItem | PlanningItem | RetrievalItem | DocQAItem
