@@ -295,7 +295,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 def _focus(query: MetricQuery, *, ranked: Sequence[str], named: int) -> MetricQuery:
-    """Tidy what a small model filled: drop repeated names, and keep one metric unless the question named several.
+    """Tidy what a small model filled: drop repeated names and sort keys, keep one metric unless several were named.
 
     A 135M model tends to tick every metric it is offered. When the question names at most one metric, the
     model's choices are narrowed to the one retrieval ranked highest; sort keys on dropped metrics go too.
@@ -306,7 +306,7 @@ def _focus(query: MetricQuery, *, ranked: Sequence[str], named: int) -> MetricQu
         metrics = (min(metrics, key=lambda name: order.get(name, len(order))),)
     dimensions = tuple(dict.fromkeys(query.dimensions))
     keep = {*metrics, *dimensions}
-    order_by = tuple(o for o in query.order_by if o.target in keep)
+    order_by = tuple({o.target: o for o in reversed(query.order_by) if o.target in keep}.values())[::-1]
     return query.model_copy(update={"metrics": metrics, "dimensions": dimensions, "order_by": order_by})
 
 

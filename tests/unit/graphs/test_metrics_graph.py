@@ -346,3 +346,22 @@ async def test_words_in_the_question_correct_what_the_model_missed(open_agent: A
     assert monthly.dimensions == ("order_date",)
     assert len(monthly.frame) == 12
     assert monthly.chart_kind == "line"
+
+
+def test_focus_drops_repeats_and_extra_metrics() -> None:
+    from graphs.metrics.nodes import _focus
+    from tools.metric_query import MetricQuery
+
+    query = MetricQuery.model_validate(
+        {
+            "metrics": ["aov", "gmv", "gmv"],
+            "dimensions": ["region", "region"],
+            "time_range": "last_month",
+            "order_by": [{"target": "aov"}, {"target": "gmv", "direction": "desc"}, {"target": "gmv"}],
+        }
+    )
+    focused = _focus(query, ranked=["gmv", "aov"], named=0)
+    assert focused.metrics == ("gmv",)  # retrieval ranked gmv first
+    assert focused.dimensions == ("region",)
+    assert [(o.target, o.direction) for o in focused.order_by] == [("gmv", "desc")]
+    assert _focus(query, ranked=["gmv", "aov"], named=2).metrics == ("aov", "gmv")
