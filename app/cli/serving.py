@@ -25,7 +25,7 @@ __all__ = ["register", "server_if_needed"]
 
 adapters = typer.Typer(help="Load, unload and train LoRA adapters.", no_args_is_help=True)
 
-DEMO_QUESTIONS = ("What does GMV mean?", "退款率是什么？")
+COMPARE_QUESTIONS = ("What does GMV mean?", "退款率是什么？")
 
 
 def register(app: typer.Typer) -> None:
@@ -142,7 +142,9 @@ def adapters_train_default(ctx: typer.Context) -> None:
 
 def compare(
     ctx: typer.Context,
-    question: list[str] = typer.Option(list(DEMO_QUESTIONS), "--question", "-q", help="Question to ask (repeatable)."),
+    question: list[str] = typer.Option(
+        list(COMPARE_QUESTIONS), "--question", "-q", help="Question to ask (repeatable)."
+    ),
 ) -> None:
     """Ask the base model and each adapter the same questions, side by side.
 
