@@ -13,6 +13,8 @@ from evals.items import (
     PlanningItem,
     PlanTask,
     RetrievalItem,
+    ToolCallingItem,
+    ToolMessage,
 )
 from evals.scorers import (
     AbstentionScores,
@@ -53,6 +55,8 @@ __all__ = [
     "PlanningItem",
     "RetrievalItem",
     "Summary",
+    "ToolCallingItem",
+    "ToolMessage",
     "abstention_scores",
     "chart_validity",
     "execution_match",

@@ -21,7 +21,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evals.items import DatasetItem, DocQAItem, MetricsQAItem, PlanningItem, RetrievalItem
+from evals.items import DatasetItem, DocQAItem, MetricsQAItem, PlanningItem, RetrievalItem, ToolCallingItem
 from kubeai.errors import DatasetError
 
 __all__ = ["MANIFEST_NAME", "Dataset", "DatasetKind", "DatasetManifest", "load_dataset"]
@@ -29,16 +29,17 @@ __all__ = ["MANIFEST_NAME", "Dataset", "DatasetKind", "DatasetManifest", "load_d
 MANIFEST_NAME = "dataset.yaml"
 MAX_BYTES = 64 * 1024 * 1024
 
-DatasetKind = Literal["metrics_qa", "planning", "retrieval", "docqa"]
+DatasetKind = Literal["metrics_qa", "planning", "retrieval", "docqa", "tool_calling"]
 
 _MODELS: dict[str, type[DatasetItem]] = {
     "metrics_qa": MetricsQAItem,
     "planning": PlanningItem,
     "retrieval": RetrievalItem,
     "docqa": DocQAItem,
+    "tool_calling": ToolCallingItem,
 }
 
-ItemT = TypeVar("ItemT", MetricsQAItem, PlanningItem, RetrievalItem, DocQAItem)
+ItemT = TypeVar("ItemT", MetricsQAItem, PlanningItem, RetrievalItem, DocQAItem, ToolCallingItem)
 
 
 class DatasetManifest(BaseModel):
@@ -47,7 +48,7 @@ class DatasetManifest(BaseModel):
     Attributes:
         name: Short identifier, e.g. ``metrics_qa``.
         version: Dataset version, bumped whenever an item changes (``1``, ``1.2``, ``2.0.1``).
-        kind: ``metrics_qa``, ``planning``, ``retrieval`` or ``docqa``.
+        kind: ``metrics_qa``, ``planning``, ``retrieval``, ``docqa`` or ``tool_calling``.
         items: The JSONL file of items, relative to the manifest's folder.
         catalog: ``demo`` for the bundled demo catalog, or a catalog file relative to the manifest's folder.
         warehouse: ``demo`` for the generated demo warehouse (``knowledge.warehouse.demo``, default seed), a

@@ -19,6 +19,8 @@ __all__ = [
     "PlanTask",
     "PlanningItem",
     "RetrievalItem",
+    "ToolCallingItem",
+    "ToolMessage",
 ]
 
 Language = Literal["en", "zh"]
@@ -194,4 +196,54 @@ class DocQAItem(_Item):
         return value
 
 
-DatasetItem = MetricsQAItem | PlanningItem | RetrievalItem | DocQAItem
+class ToolMessage(_Item):
+    """One chat message of a tool-calling case.
+
+    Attributes:
+        role: ``system`` or ``user``.
+        content: The message text.
+    """
+
+    role: Literal["system", "user"]
+    content: str = Field(min_length=1, max_length=20000)
+
+
+class ToolCallingItem(_Item):
+    """A function-calling case in the Berkeley Function-Calling Leaderboard format (``datasets/bfcl``).
+
+    Attributes:
+        id: Unique id within the dataset (BFCL's own id, e.g. ``simple_python_8``).
+        category: ``simple`` (one function offered) or ``multiple`` (several offered, one to call).
+        question: The conversation, usually one user message.
+        functions: The offered functions as BFCL documents them (``name``, ``description``, ``parameters`` with
+            BFCL types such as ``dict``, ``float`` and ``tuple``).
+        ground_truth: The expected calls, each ``{function_name: {param: [acceptable values]}}``; ``""`` among a
+            parameter's values means it may be left out.
+    """
+
+    id: str = _ID
+    category: Literal["simple", "multiple"]
+    question: tuple[ToolMessage, ...] = Field(min_length=1)
+    functions: tuple[dict[str, Any], ...] = Field(min_length=1)
+    ground_truth: tuple[dict[str, dict[str, list[Any]]], ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _truth_names_offered(self) -> ToolCallingItem:
+        offered = set()
+        for index, function in enumerate(self.functions):
+            name = function.get("name")
+            if not isinstance(name, str) or not name or not isinstance(function.get("parameters"), dict):
+                raise ValueError(f"function {index} needs a non-empty name and a parameters object")
+            offered.add(name)
+        for call in self.ground_truth:
+            if len(call) != 1:
+                raise ValueError("each ground_truth call must map exactly one function name to its parameters")
+            name = next(iter(call))
+            if name not in offered:
+                raise ValueError(f"ground_truth calls {name!r}, which is not among the offered functions")
+        if self.category == "simple" and len(self.functions) != 1:
+            raise ValueError("a simple case offers exactly one function")
+        return self
+
+
+DatasetItem = MetricsQAItem | PlanningItem | RetrievalItem | DocQAItem | ToolCallingItem

@@ -15,6 +15,7 @@ from app.cli import _context
 from app.cli.ask import register as register_ask
 from app.cli.catalog import app as catalog_app
 from app.cli.demo import demo
+from app.cli.evals import app as evals_app
 from app.cli.knowledge import app as knowledge_app
 from app.cli.serving import register as register_serving
 from app.cli.warehouse import app as warehouse_app
@@ -57,6 +58,7 @@ app.command("demo")(demo)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(warehouse_app, name="warehouse")
+app.add_typer(evals_app, name="eval")
 
 
 def main() -> None:

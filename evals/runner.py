@@ -1,0 +1,471 @@
+"""The evaluation runner: ask every metrics-QA item through the metrics agent, per variant, and score it.
+
+For each variant (model x strategy) the runner opens one :class:`~agents.metrics.MetricsAgent` and sends the
+items concurrently (at most ``concurrency`` in flight). Each item is scored against its gold: the gold result is
+``gold_result`` or what ``gold_sql`` returns on the same warehouse (read-only runner). Each item's trace and
+scores go to ``<run_dir>/items/<variant>/<item>.json`` with a fingerprint of everything that decides the answer
+(code and prompt files, catalog, dataset, model, strategy, the item itself): a re-run reads back items whose
+fingerprint still matches and asks only the rest, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import kubeai
+from agents.metrics import MetricsAgent, MetricsResult
+from evals.dataset import Dataset, load_dataset
+from evals.items import MetricsQAItem
+from evals.report import total_tokens
+from evals.runfile import RunFile, Variant, load_runfile
+from evals.scorers import chart_validity, execution_match, sql_exact_match
+from knowledge.catalog import demo_catalog_path, load_catalog
+from kubeai.config import ProjectConfig
+from kubeai.errors import ConfigError, KubeAIError, ModelServerUnavailableError
+from serving.client import ModelClient
+from serving.registry import ModelRegistry
+from tools.warehouse import SQLRunner, open_runner
+
+__all__ = ["ITEMS_DIR", "RunResult", "load_records", "run_evaluation", "run_evaluation_sync"]
+
+ITEMS_DIR = "items"
+ROWS_HEAD = 10
+GOLD_MAX_ROWS = 10_000
+_CODE_DIRS = ("graphs/metrics", "evals/scorers", "tools/sql_gate")
+_REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunResult:
+    """What one evaluation run produced.
+
+    Attributes:
+        run_dir: The run folder (item traces, summary and reports).
+        records: One scored trace per (variant, item), in variant then dataset order.
+        asked: Items sent to the model in this call.
+        cached: Items read back from an earlier call with the same fingerprint.
+        wall_s: Wall time of this call.
+    """
+
+    run_dir: Path
+    records: tuple[dict[str, Any], ...]
+    asked: int
+    cached: int
+    wall_s: float
+
+
+async def run_evaluation(
+    runfile: RunFile | str | Path,
+    config: ProjectConfig,
+    *,
+    llm: ModelClient | None = None,
+    run_dir: Path | None = None,
+    progress: bool = True,
+) -> RunResult:
+    """Run every variant of a run file over its datasets, resuming from cached items.
+
+    Args:
+        runfile: A loaded run file or its path.
+        config: The project configuration (model endpoint, registry, warehouse, vector store).
+        llm: A model client to use instead of one built from ``config.llm``.
+        run_dir: The run folder (default: ``<output_dir or data_dir/evals>/<name>``).
+        progress: Show a tqdm progress bar on stderr.
+
+    Returns:
+        The scored records; reports are built from them by :mod:`evals.report`.
+
+    Raises:
+        ConfigError: A model is not in the registry, or a dataset is not of the ``metrics_qa`` kind.
+        DatasetError: A dataset is malformed.
+        ModelServerUnavailableError: The model server cannot be reached (finished items stay cached).
+    """
+    spec = runfile if isinstance(runfile, RunFile) else load_runfile(runfile)
+    began = time.perf_counter()
+    registry = ModelRegistry(config.models)
+    for name in spec.models:
+        if name not in registry:
+            known = ", ".join(m.name for m in registry)
+            raise ConfigError(
+                f"The run file names model {name!r}, which is not in the registry ({known}); use one of those.",
+                field="models",
+            )
+    datasets = [load_dataset(path) for path in spec.datasets]
+    for dataset in datasets:
+        if dataset.manifest.kind != "metrics_qa":
+            raise ConfigError(
+                f"Dataset {dataset.manifest.name!r} is of kind {dataset.manifest.kind}; the runner evaluates "
+                "metrics_qa datasets only, so list only those in the run file.",
+                field="datasets",
+            )
+    out = run_dir or (spec.output_dir or config.resolve(Path("evals"))) / spec.name
+    out.mkdir(parents=True, exist_ok=True)
+    _write_json(out / "runfile.json", spec.model_dump(mode="json"))
+    code = _code_hash()
+    records: list[dict[str, Any]] = []
+    asked = cached = 0
+    for variant in spec.variants(registry.base.name):
+        for dataset in datasets:
+            items = dataset.items_of(MetricsQAItem)[: spec.limit]
+            done, count = await _run_variant(
+                spec, config, variant, dataset, items=items, code=code, out=out, llm=llm, progress=progress
+            )
+            records.extend(done)
+            asked += count
+            cached += len(done) - count
+    return RunResult(
+        run_dir=out, records=tuple(records), asked=asked, cached=cached, wall_s=time.perf_counter() - began
+    )
+
+
+def run_evaluation_sync(runfile: RunFile | str | Path, config: ProjectConfig, **options: Any) -> RunResult:
+    """Synchronous wrapper around :func:`run_evaluation`."""
+    return asyncio.run(run_evaluation(runfile, config, **options))
+
+
+def load_records(run_dir: str | Path) -> tuple[dict[str, Any], ...]:
+    """Read back the scored item traces of a run folder, sorted by variant, dataset and item id.
+
+    Raises:
+        ConfigError: The folder holds no run (no ``items`` folder).
+    """
+    root = Path(run_dir) / ITEMS_DIR
+    if not root.is_dir():
+        raise ConfigError(
+            f"{run_dir} holds no evaluation run (no {ITEMS_DIR}/ folder); pass a folder written by `kubeai eval run`."
+        )
+    records = []
+    for path in sorted(root.glob("*/*.json")):
+        try:
+            records.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue  # a torn or foreign file is not a result; the next run rewrites it
+    return tuple(sorted(records, key=lambda r: (r["variant"], r["dataset"], r["item_id"])))
+
+
+async def _run_variant(
+    spec: RunFile,
+    config: ProjectConfig,
+    variant: Variant,
+    dataset: Dataset,
+    *,
+    items: Sequence[MetricsQAItem],
+    code: str,
+    out: Path,
+    llm: ModelClient | None,
+    progress: bool,
+) -> tuple[list[dict[str, Any]], int]:
+    folder = out / ITEMS_DIR / variant.slug
+    folder.mkdir(parents=True, exist_ok=True)
+    catalog_path = dataset.catalog_path() or Path(config.warehouse.catalog or demo_catalog_path())
+    base = _variant_hash(code, variant, dataset, catalog_path, config)
+    results: dict[str, dict[str, Any]] = {}
+    todo: list[tuple[MetricsQAItem, str, Path]] = []
+    for item in items:
+        fingerprint = _sha(base + item.model_dump_json())
+        path = folder / _item_file(dataset.manifest.name, item.id)
+        previous = _read_cached(path, fingerprint)
+        if previous is not None:
+            results[item.id] = previous
+        else:
+            todo.append((item, fingerprint, path))
+    if todo:
+        url = _warehouse_url(spec, dataset, config, catalog_path)
+        agent_config = config.model_copy(
+            update={
+                "metrics_agent": config.metrics_agent.model_copy(
+                    update={
+                        "strategy": variant.spec.strategy,
+                        "rag": variant.spec.rag,
+                        "chain_of_thought": variant.spec.chain_of_thought,
+                        "require_approval": False,
+                    }
+                )
+            }
+        )
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc=f"{variant.name} {dataset.manifest.name}", disable=not progress)
+        gold_runner = open_runner(url, base_dir=catalog_path.resolve().parent)
+        gold_lock = asyncio.Lock()
+        semaphore = asyncio.Semaphore(spec.concurrency)
+        try:
+            async with MetricsAgent.open(
+                agent_config, catalog_path=catalog_path, db_url=url, model=variant.model, llm=llm
+            ) as agent:
+
+                async def one(item: MetricsQAItem, fingerprint: str, path: Path) -> None:
+                    async with semaphore:
+                        record = await _evaluate(
+                            agent, item, variant, dataset, gold_runner=gold_runner, gold_lock=gold_lock, config=config
+                        )
+                    record["fingerprint"] = fingerprint
+                    _write_json(path, record)  # reports read it; a record with retry set is asked again next run
+                    results[item.id] = record
+                    bar.update(1)
+
+                tasks = [asyncio.ensure_future(one(*entry)) for entry in todo]
+                try:
+                    await asyncio.gather(*tasks)
+                except BaseException:
+                    # Stop the questions still in flight before the agent closes; finished ones stay cached.
+                    for task in tasks:
+                        task.cancel()
+                    await asyncio.gather(*tasks, return_exceptions=True)
+                    raise
+        finally:
+            bar.close()
+            gold_runner.close()
+    return [results[item.id] for item in items], len(todo)
+
+
+async def _evaluate(
+    agent: MetricsAgent,
+    item: MetricsQAItem,
+    variant: Variant,
+    dataset: Dataset,
+    *,
+    gold_runner: SQLRunner,
+    gold_lock: asyncio.Lock,
+    config: ProjectConfig,
+) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "item_id": item.id,
+        "dataset": dataset.manifest.name,
+        "dataset_version": dataset.manifest.version,
+        "variant": variant.name,
+        "model": variant.model,
+        "strategy": variant.strategy,
+        "question": item.question,
+        "language": item.language,
+        "difficulty": item.difficulty,
+        "tags": list(item.tags),
+        "expect_abstention": item.expect_abstention,
+        "gold_sql": item.gold_sql,
+        "retry": False,
+        "error": None,
+    }
+    began = time.perf_counter()
+    try:
+        result = await agent.ask(item.question)
+    except ModelServerUnavailableError:
+        raise
+    except KubeAIError as exc:
+        record.update(_failed(f"{type(exc).__name__}: {exc}", time.perf_counter() - began))
+        record["retry"] = True  # a timeout or server hiccup is asked again on the next run
+        return record
+    latency = time.perf_counter() - began
+    record.update(_trace(result, latency))
+    if item.expect_abstention:
+        record.update(execution_match=None, exact_match=None, correct=result.abstained)
+    else:
+        gold_rows, gold_error = await _gold_rows(item, gold_runner, gold_lock, config)
+        predicted = [tuple(row) for row in result.frame.itertuples(index=False, name=None)]
+        matched = (
+            None
+            if gold_rows is None
+            else (not result.abstained and execution_match(predicted, gold_rows, ordered=item.ordered))
+        )
+        exact = None
+        if item.gold_sql and result.sql:
+            catalog = agent.context.catalog
+            exact = sql_exact_match(
+                _without_gate_limit(result.sql, item.gold_sql, config.warehouse.max_rows, agent.context.runner.dialect),
+                item.gold_sql,
+                dialect=agent.context.runner.dialect,
+                schema=catalog.schema_mapping(),
+            )
+        record.update(execution_match=matched, exact_match=exact, correct=bool(matched), gold_error=gold_error)
+        if gold_rows is not None:
+            record["gold_rows_head"] = _json_safe(gold_rows[:ROWS_HEAD])
+            record["gold_row_count"] = len(gold_rows)
+    if result.chart is not None:
+        columns = [str(c) for c in result.frame.columns]
+        verdict = chart_validity(result.chart, columns, list(result.frame.itertuples(index=False, name=None)))
+        record.update(chart_valid=verdict.valid, chart_reason=verdict.reason)
+    else:
+        record.update(chart_valid=None, chart_reason="")
+    return record
+
+
+def _trace(result: MetricsResult, latency: float) -> dict[str, Any]:
+    data = result.to_json()
+    tokens = result.tokens
+    total = total_tokens(tokens)
+    return {
+        "path": result.path,
+        "sql": result.sql,
+        "columns": data["columns"],
+        "rows_head": data["rows"][:ROWS_HEAD],
+        "row_count": len(result.frame),
+        "answer": result.answer,
+        "abstained": result.abstained,
+        "reason": result.reason,
+        "chart_kind": result.chart_kind,
+        "latency_s": latency,
+        "timings": result.timings,
+        "tokens": tokens,
+        "total_tokens": total,
+    }
+
+
+def _failed(error: str, latency: float) -> dict[str, Any]:
+    return {
+        "error": error,
+        "path": None,
+        "sql": None,
+        "columns": [],
+        "rows_head": [],
+        "row_count": 0,
+        "answer": "",
+        "abstained": False,
+        "reason": "",
+        "chart_kind": None,
+        "latency_s": latency,
+        "timings": {},
+        "tokens": {},
+        "total_tokens": 0,
+        "execution_match": None,
+        "exact_match": None,
+        "correct": False,
+        "chart_valid": None,
+        "chart_reason": "",
+    }
+
+
+async def _gold_rows(
+    item: MetricsQAItem, runner: SQLRunner, lock: asyncio.Lock, config: ProjectConfig
+) -> tuple[list[tuple[Any, ...]] | None, str | None]:
+    if item.gold_result is not None:
+        return [tuple(row) for row in item.gold_result.rows], None
+    if not item.gold_sql:
+        return None, "the item has no gold"
+    try:
+        async with lock:
+            result = await asyncio.to_thread(
+                runner.run, item.gold_sql, max_rows=GOLD_MAX_ROWS, timeout_s=config.warehouse.statement_timeout_s
+            )
+    except KubeAIError as exc:
+        return None, f"gold SQL failed: {exc}"
+    return [tuple(row) for row in result.frame.itertuples(index=False, name=None)], None
+
+
+def _without_gate_limit(sql: str, gold: str, max_rows: int, dialect: str) -> str:
+    """Drop the LIMIT the SQL gate appends, unless the gold query has a LIMIT of its own."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        predicted = sqlglot.parse_one(sql, read=dialect)
+        gold_tree = sqlglot.parse_one(gold, read=dialect)
+    except sqlglot.errors.ParseError:
+        return sql
+    limit = predicted.args.get("limit")
+    if gold_tree.args.get("limit") is not None or not isinstance(limit, exp.Limit):
+        return sql
+    value = limit.expression
+    if isinstance(value, exp.Literal) and value.is_int and int(value.this) == max_rows:
+        predicted.set("limit", None)
+        return predicted.sql(dialect=dialect)
+    return sql
+
+
+def _warehouse_url(spec: RunFile, dataset: Dataset, config: ProjectConfig, catalog_path: Path) -> str:
+    if spec.warehouse:
+        return spec.warehouse
+    location = dataset.warehouse_location()
+    if location and location != "demo":
+        return location
+    if config.warehouse.url:
+        return config.warehouse.url
+    catalog = load_catalog(catalog_path)
+    return str((catalog_path.resolve().parent / catalog.warehouse.connection).resolve())
+
+
+def _variant_hash(code: str, variant: Variant, dataset: Dataset, catalog_path: Path, config: ProjectConfig) -> str:
+    parts = [
+        code,
+        variant.model,
+        variant.strategy,
+        repr(variant.spec),
+        _file_hash(dataset.root / dataset.manifest.items),
+        _file_hash(catalog_path),
+        json.dumps(
+            {
+                "max_attempts": config.metrics_agent.max_attempts,
+                "retrieval_k": config.metrics_agent.retrieval_k,
+                "alpha": config.metrics_agent.alpha,
+                "max_rows": config.warehouse.max_rows,
+            },
+            sort_keys=True,
+        ),
+    ]
+    return _sha("\n".join(parts))
+
+
+def _code_hash() -> str:
+    """A hash of the package version and of the agent's code and prompt files."""
+    digest = hashlib.sha256(kubeai.__version__.encode())
+    for folder in _CODE_DIRS:
+        for path in sorted((_REPO / folder).rglob("*")):
+            if path.suffix in {".py", ".yaml", ".yml", ".jinja"} and path.is_file():
+                digest.update(path.relative_to(_REPO).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _file_hash(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "missing"
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _item_file(dataset: str, item_id: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "_.-" else "_" for c in item_id)[:80]
+    return f"{dataset}__{safe}-{_sha(item_id)[:8]}.json"
+
+
+def _read_cached(path: Path, fingerprint: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("fingerprint") != fingerprint or data.get("retry"):
+        return None
+    return data
+
+
+def _json_safe(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    return [[_cell(v) for v in row] for row in rows]
+
+
+def _cell(value: Any) -> Any:
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return _cell(value.item())
+    return str(value)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically: a torn write never leaves a half file that looks like a result."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=_cell) + "\n", encoding="utf-8")
+    os.replace(temp, path)
