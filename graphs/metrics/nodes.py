@@ -34,7 +34,16 @@ from graphs.metrics.linking import (
 from graphs.metrics.state import NEW_TURN, State
 from graphs.prompting import load_prompt
 from knowledge.catalog import Catalog, retrieve_catalog
-from kubeai.errors import MetricQueryError, ModelOutputError, SQLGateError, WarehouseError
+from kubeai.errors import (
+    MetricQueryError,
+    ModelNotFoundError,
+    ModelOutputError,
+    ModelServerError,
+    ModelServerUnavailableError,
+    ModelTimeoutError,
+    SQLGateError,
+    WarehouseError,
+)
 from serving.client import Structured
 from tools.charts import build_figure, choose_chart, figure_json
 from tools.metric_query import MetricQuery, compile_metric_query, metric_query_model
@@ -289,6 +298,11 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             )
         update["tokens"] = _usage("generate", result)
     except (ModelOutputError, MetricQueryError) as exc:
+        update.update(sql=None, errors=[*state.errors, str(exc)])
+    except (ModelServerUnavailableError, ModelTimeoutError, ModelNotFoundError):
+        raise  # the server itself is the problem: the caller gets the one-sentence error
+    except ModelServerError as exc:
+        # The server refused this request (e.g. the prompt overflows the context): an observation, not a crash.
         update.update(sql=None, errors=[*state.errors, str(exc)])
     update["timings"] = {"generate": time.perf_counter() - began}
     return update

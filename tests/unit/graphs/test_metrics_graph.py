@@ -365,3 +365,20 @@ def test_focus_drops_repeats_and_extra_metrics() -> None:
     assert focused.dimensions == ("region",)
     assert [(o.target, o.direction) for o in focused.order_by] == [("gmv", "desc")]
     assert _focus(query, ranked=["gmv", "aov"], named=2).metrics == ("aov", "gmv")
+
+
+async def test_a_refused_request_is_an_observation_then_an_honest_abstention(open_agent: Any) -> None:
+    import httpx
+
+    def refuse(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json={"error": {"message": "This model's maximum context length is 2048 tokens."}})
+
+    client = ModelClient(
+        LLMConfig(base_url="http://model.test/v1", max_retries=0),
+        default_model="fake",
+        transport=httpx.MockTransport(refuse),
+    )
+    async with open_agent(client, strategy="sql", max_attempts=2) as agent:
+        result = await agent.ask("GMV?")
+    assert result.abstained
+    assert "maximum context length" in result.reason
