@@ -29,7 +29,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
 from graphs.metrics import Context, InputState, State, build_graph
-from graphs.metrics.nodes import result_frame
+from graphs.metrics.nodes import json_value, result_frame
 from knowledge.catalog import (
     CATALOG_COLLECTION,
     Catalog,
@@ -297,20 +297,7 @@ def _definitions(catalog: Catalog, metrics: tuple[str, ...]) -> tuple[dict[str, 
 
 
 def _json_rows(frame: pd.DataFrame) -> list[list[Any]]:
-    rows = []
-    for row in frame.itertuples(index=False, name=None):
-        out = []
-        for value in row:
-            if isinstance(value, pd.Timestamp):
-                out.append(value.isoformat())
-            elif hasattr(value, "item"):
-                out.append(value.item())
-            elif isinstance(value, float) and pd.isna(value):
-                out.append(None)
-            else:
-                out.append(value)
-        rows.append(out)
-    return rows
+    return [[json_value(v) for v in row] for row in frame.itertuples(index=False, name=None)]
 
 
 def ask(question: str, config: ProjectConfig, *, thread_id: str | None = None, **options: Any) -> MetricsResult:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import socket
 import statistics
 import time
 from collections import defaultdict
@@ -32,6 +31,7 @@ from knowledge.catalog import demo_catalog_path, load_catalog, retrieve_catalog
 from knowledge.index import open_knowledge_base
 from knowledge.warehouse import build_demo_warehouse
 from kubeai.config import load_config
+from serving.launcher import free_port
 from tools.charts import build_figure, choose_chart
 from tools.metric_query import MetricQuery, compile_metric_query
 from tools.sql_gate import GateContext, check_sql
@@ -140,12 +140,6 @@ async def end_to_end(items: list[dict[str, Any]], warehouse: Path, url: str) -> 
     print(f"end to end with the model at {url}, {n} questions:")
     print(f"  latency p50 {pct(latencies, 0.5):.1f} s, p95 {pct(latencies, 0.95):.1f} s")
     print(f"  answered {answered}/{n} ({answered / n:.0%}); gold metric chosen {correct}/{n} ({correct / n:.0%})")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def main() -> None:

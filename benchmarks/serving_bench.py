@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import time
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import openai
 
 from app import runtime
 from kubeai.config import load_config
+from serving.launcher import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 PROMPTS = (
@@ -102,12 +102,6 @@ def rss_mib(pid: int) -> float:
         except (OSError, ProcessLookupError):
             continue
     return total_kib / 1024
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Serving: the model registry, the vLLM launcher, bundled-model preparation, and the client agents use."""
 
 from serving.client import Completion, ModelClient, Structured, Usage
-from serving.launcher import LaunchPlan, VLLMServer, plan_launch, resolve_device
+from serving.launcher import LaunchPlan, VLLMServer, free_port, plan_launch, resolve_device
 from serving.registry import ModelRegistry, RegisteredModel
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "Structured",
     "Usage",
     "VLLMServer",
+    "free_port",
     "plan_launch",
     "resolve_device",
 ]

@@ -29,7 +29,7 @@ from kubeai.config import ServingConfig
 from kubeai.errors import ServingError
 from serving.registry import ModelRegistry
 
-__all__ = ["LaunchPlan", "VLLMServer", "plan_launch", "resolve_device"]
+__all__ = ["LaunchPlan", "VLLMServer", "free_port", "plan_launch", "resolve_device"]
 
 Device = Literal["cpu", "gpu"]
 
@@ -290,6 +290,13 @@ def _installed(distribution: str) -> bool:
     except importlib.metadata.PackageNotFoundError:
         return False
     return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nothing listens on right now, for a server started next (tests, benchmarks)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 def _port_in_use(host: str, port: int) -> bool:

@@ -58,6 +58,7 @@ __all__ = [
     "execute",
     "gate",
     "generate",
+    "json_value",
     "result_frame",
     "retrieve",
     "understand",
@@ -394,13 +395,13 @@ async def execute(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     frame = result.frame
     return {
         "columns": [str(c) for c in frame.columns],
-        "rows": [[_plain(v) for v in row] for row in frame.itertuples(index=False, name=None)],
+        "rows": [[json_value(v) for v in row] for row in frame.itertuples(index=False, name=None)],
         "truncated": result.truncated,
         "timings": {"execute": time.perf_counter() - began},
     }
 
 
-def _plain(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """A JSON-friendly scalar for the checkpointed state."""
     if value is None or isinstance(value, bool | int | str):
         return value
@@ -409,7 +410,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, pd.Timestamp | datetime | date):
         return value.isoformat()
     if hasattr(value, "item"):  # numpy scalars
-        return _plain(value.item())
+        return json_value(value.item())
     try:
         return float(value)  # Decimal
     except (TypeError, ValueError):

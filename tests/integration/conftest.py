@@ -13,8 +13,9 @@ import pytest
 
 from app import runtime
 from kubeai.config import ProjectConfig, load_config
+from serving.launcher import free_port
 from tests.integration.postgres_server import postgres_server  # noqa: F401 - shared session fixture
-from tests.integration.support import REPO, LiveServer, free_port
+from tests.integration.support import REPO, LiveServer
 
 
 @pytest.fixture(scope="session")

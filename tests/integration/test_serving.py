@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 from app import runtime
 from kubeai.config import ProjectConfig
 from kubeai.errors import ModelNotFoundError, ModelServerUnavailableError
-from tests.integration.support import REPO, LiveServer, free_port
+from serving.launcher import free_port
+from tests.integration.support import REPO, LiveServer
 
 pytestmark = pytest.mark.integration
 

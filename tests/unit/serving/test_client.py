@@ -1,5 +1,4 @@
 import json
-import socket
 from collections.abc import Callable
 
 import httpx
@@ -15,6 +14,7 @@ from kubeai.errors import (
     ModelTimeoutError,
 )
 from serving.client import ModelClient, Usage
+from serving.launcher import free_port
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
@@ -39,12 +39,6 @@ def completion(content: str, model: str = "base") -> httpx.Response:
 def client(handler: Handler) -> ModelClient:
     config = LLMConfig(base_url="http://model.test/v1", max_retries=0, timeout_s=5)
     return ModelClient(config, default_model="base", transport=httpx.MockTransport(handler))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_complete_returns_text_usage_and_sends_the_chosen_model() -> None:
