@@ -29,7 +29,8 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
 from graphs.metrics import Context, InputState, State, build_graph
-from graphs.metrics.nodes import json_value, result_frame
+from graphs.metrics.nodes import result_frame
+from graphs.shared import json_value
 from knowledge.catalog import (
     CATALOG_COLLECTION,
     Catalog,

@@ -9,11 +9,9 @@ must pass the SQL gate before a read-only connection sees it.
 from __future__ import annotations
 
 import asyncio
-import math
 import re
 import time
 from collections.abc import Sequence
-from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -32,7 +30,7 @@ from graphs.metrics.linking import (
     mentioned_period,
 )
 from graphs.metrics.state import NEW_TURN, State
-from graphs.prompting import load_prompt
+from graphs.shared import detect_language, json_value
 from knowledge.catalog import Catalog, retrieve_catalog
 from kubeai.errors import (
     MetricQueryError,
@@ -44,6 +42,7 @@ from kubeai.errors import (
     SQLGateError,
     WarehouseError,
 )
+from kubeai.prompting import load_prompt
 from serving.client import Structured
 from tools.charts import build_figure, choose_chart, figure_json
 from tools.metric_query import MetricQuery, compile_metric_query, metric_query_model
@@ -66,7 +65,6 @@ __all__ = [
 
 PROMPTS = "graphs.metrics.prompts"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 class StandaloneQuestion(BaseModel):
@@ -86,14 +84,6 @@ class ReasonedSQL(BaseModel):
 
     reasoning: str = Field(max_length=1200, description="Step-by-step plan for the query.")
     sql: str = Field(min_length=1, max_length=4000, description="A single SELECT statement.")
-
-
-def detect_language(text: str) -> str:
-    """``zh`` when a fifth or more of the letters are Chinese characters, else ``en``."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return "en"
-    return "zh" if len(_CJK.findall(text)) / len(letters) >= 0.2 else "en"
 
 
 def _history(messages: Sequence[AnyMessage], limit: int = 6) -> list[dict[str, str]]:
@@ -399,22 +389,6 @@ async def execute(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "truncated": result.truncated,
         "timings": {"execute": time.perf_counter() - began},
     }
-
-
-def json_value(value: Any) -> Any:
-    """A JSON-friendly scalar for the checkpointed state."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
-    if isinstance(value, pd.Timestamp | datetime | date):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        return json_value(value.item())
-    try:
-        return float(value)  # Decimal
-    except (TypeError, ValueError):
-        return str(value)
 
 
 def result_frame(state: State) -> pd.DataFrame:

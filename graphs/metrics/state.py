@@ -13,35 +13,9 @@ from typing import Annotated, Any
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
+from graphs.shared import NEW_TURN, merge_timings, sum_tokens
+
 __all__ = ["NEW_TURN", "InputState", "State", "merge_timings", "sum_tokens"]
-
-NEW_TURN = "*"
-"""A key the first node of a turn puts in ``timings``/``tokens`` to drop the previous turn's figures."""
-
-
-def merge_timings(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
-    """Add per-node seconds; an update holding :data:`NEW_TURN` starts from zero."""
-    right = right or {}
-    merged = {} if NEW_TURN in right else dict(left or {})
-    for node, seconds in right.items():
-        if node != NEW_TURN:
-            merged[node] = merged.get(node, 0.0) + seconds
-    return merged
-
-
-def sum_tokens(
-    left: dict[str, dict[str, int]] | None, right: dict[str, dict[str, int]] | None
-) -> dict[str, dict[str, int]]:
-    """Add per-node token counts; an update holding :data:`NEW_TURN` starts from zero."""
-    right = right or {}
-    merged = {} if NEW_TURN in right else {node: dict(counts) for node, counts in (left or {}).items()}
-    for node, counts in right.items():
-        if node == NEW_TURN:
-            continue
-        slot = merged.setdefault(node, {"prompt": 0, "completion": 0})
-        for key, value in counts.items():
-            slot[key] = slot.get(key, 0) + value
-    return merged
 
 
 @dataclass(kw_only=True)

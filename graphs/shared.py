@@ -1,0 +1,66 @@
+"""Shared by the project's graphs: state reducers for per-node timings and token counts, JSON-friendly values."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["NEW_TURN", "detect_language", "json_value", "merge_timings", "sum_tokens"]
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+NEW_TURN = "*"
+"""A key the first node of a turn puts in ``timings``/``tokens`` to drop the previous turn's figures."""
+
+
+def merge_timings(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
+    """Add per-node seconds; an update holding :data:`NEW_TURN` starts from zero."""
+    right = right or {}
+    merged = {} if NEW_TURN in right else dict(left or {})
+    for node, seconds in right.items():
+        if node != NEW_TURN:
+            merged[node] = merged.get(node, 0.0) + seconds
+    return merged
+
+
+def sum_tokens(
+    left: dict[str, dict[str, int]] | None, right: dict[str, dict[str, int]] | None
+) -> dict[str, dict[str, int]]:
+    """Add per-node token counts; an update holding :data:`NEW_TURN` starts from zero."""
+    right = right or {}
+    merged = {} if NEW_TURN in right else {node: dict(counts) for node, counts in (left or {}).items()}
+    for node, counts in right.items():
+        if node == NEW_TURN:
+            continue
+        slot = merged.setdefault(node, {"prompt": 0, "completion": 0})
+        for key, value in counts.items():
+            slot[key] = slot.get(key, 0) + value
+    return merged
+
+
+def json_value(value: Any) -> Any:
+    """A JSON-friendly scalar for the checkpointed state."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, pd.Timestamp | datetime | date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return json_value(value.item())
+    try:
+        return float(value)  # Decimal
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def detect_language(text: str) -> str:
+    """``zh`` when a fifth or more of the letters are Chinese characters, else ``en``."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return "en"
+    return "zh" if len(_CJK.findall(text)) / len(letters) >= 0.2 else "en"
