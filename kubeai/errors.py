@@ -20,8 +20,10 @@ __all__ = [
     "ModelServerError",
     "ModelServerUnavailableError",
     "ModelTimeoutError",
+    "PlanningError",
     "SQLGateError",
     "ServingError",
+    "ToolError",
     "TrainingError",
     "VectorStoreError",
     "WarehouseError",
@@ -173,3 +175,33 @@ class SQLGateError(KubeAIError):
     def __init__(self, message: str, *, rule: str) -> None:
         super().__init__(message)
         self.rule = rule
+
+
+class ToolError(KubeAIError):
+    """A planner tool could not do its task: bad arguments, a missing input, or a failure underneath.
+
+    The message becomes the failed task's reported error, so it names the tool's problem in one sentence.
+
+    Attributes:
+        tool: The tool's registered name, when known.
+    """
+
+    def __init__(self, message: str, *, tool: str | None = None) -> None:
+        super().__init__(message)
+        self.tool = tool
+
+
+class PlanningError(KubeAIError):
+    """The planner could not produce a valid task graph within its attempts.
+
+    Attributes:
+        problems: The validation problems of the last attempt, one sentence each.
+        draft: The last plan the model wrote, as it wrote it (for traces and plan scoring).
+    """
+
+    def __init__(
+        self, message: str, *, problems: tuple[str, ...] = (), draft: tuple[dict[str, object], ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.problems = problems
+        self.draft = draft
