@@ -1,0 +1,274 @@
+"""Nodes of the task-decomposition graph: plain async functions ``(state, runtime) -> dict``.
+
+plan -> validate -> (re-plan with the problems | give_up) -> select -> every task at once (``Send``) -> respond.
+The model only ever fills schemas: a plan whose task variants are the registered tools, a model name from an
+enum of candidates, an answer with the ids of the tasks it used. Tools run on validated arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+from pydantic import BaseModel, Field, create_model
+
+from graphs.planner.context import Context
+from graphs.planner.execution import run_task as execute_task
+from graphs.planner.plan import PlannedTask, plan_schema, validate_plan
+from graphs.planner.state import State
+from graphs.shared import NEW_TURN, detect_language
+from kubeai.errors import ModelServerError, ModelServerUnavailableError
+from kubeai.prompting import load_prompt
+from serving.client import Structured
+from serving.registry import RegisteredModel
+
+__all__ = ["Job", "give_up", "plan", "respond", "run_task", "select", "validate"]
+
+PROMPTS = "graphs.planner.prompts"
+RESULT_TEXT_LIMIT = 600
+
+
+class Job(BaseModel):
+    """What the fan-out sends to one ``run_task``: the task, and the request it serves."""
+
+    task: dict[str, Any]
+    request: str
+    language: str
+
+
+def _usage(node: str, result: Structured[Any]) -> dict[str, dict[str, int]]:
+    return {node: {"prompt": result.usage.prompt_tokens, "completion": result.usage.completion_tokens}}
+
+
+async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Ask the model for a task graph, showing the nearest demonstrations and, on a re-plan, the problems."""
+    began = time.perf_counter()
+    ctx = runtime.context
+    first = state.attempts == 0
+    demos = ctx.demos.nearest(state.request, ctx.demos_k, tools=ctx.tools.names())
+    tools = [
+        {"signature": _signature(ctx, name), "description": _first_sentence(ctx, name)} for name in ctx.tools.names()
+    ]
+    messages = load_prompt(PROMPTS, "plan").render(
+        tools=tools,
+        demos=[{"request": d.request, "plan": d.plan_json()} for d in demos],
+        history=state.history[-6:],
+        request=state.request,
+        problems=state.problems[:6],
+    )
+    schema = plan_schema(ctx.tools, max_tasks=ctx.max_tasks)
+    update: dict[str, Any] = {"attempts": state.attempts + 1, "demo_ids": [d.id for d in demos]}
+    if first:
+        update.update(language=detect_language(state.request), timings={NEW_TURN: 0.0}, tokens={NEW_TURN: {}})
+    try:
+        result = await ctx.llm.structured(messages, schema, model=ctx.model, max_tokens=_plan_tokens(ctx))
+    except ModelServerUnavailableError:
+        raise
+    except ModelServerError as exc:
+        update["drafts"] = [*state.drafts, []]
+        update["problems"] = [f"the model gave no usable plan ({exc})"]
+    else:
+        draft = [task.model_dump(mode="json") for task in result.value.tasks]  # type: ignore[attr-defined]
+        update["drafts"] = [*state.drafts, draft]
+        update["plan"] = draft
+        update["tokens"] = {**update.get("tokens", {}), **_usage("plan", result)}
+    update["timings"] = {**update.get("timings", {}), "plan": time.perf_counter() - began}
+    return update
+
+
+async def validate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Check the plan; keep the tasks when it can run, else the problems for a re-plan."""
+    ctx = runtime.context
+    update: dict[str, Any] = {}
+    if state.attempts == 0:  # a plan given by the caller: the turn starts here
+        update.update(language=detect_language(state.request), timings={NEW_TURN: 0.0}, tokens={NEW_TURN: {}})
+    if state.plan is None:
+        return {**update, "tasks": [], "problems": state.problems or ["no plan was produced"]}
+    outcome = validate_plan(state.plan, ctx.tools, max_tasks=ctx.max_tasks)
+    return {
+        **update,
+        "tasks": [task.to_json() for task in outcome.tasks],
+        "problems": list(outcome.problems),
+        "repairs": list(outcome.repairs),
+        "plan": None if outcome.problems else state.plan,
+    }
+
+
+async def give_up(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """No valid plan within the attempts: stop with the problems (the agent raises them as one error)."""
+    return {"status": "invalid_plan"}
+
+
+async def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Choose a model for every task that runs on one: candidates by task type and language, then the model picks."""
+    began = time.perf_counter()
+    ctx = runtime.context
+    tasks = [PlannedTask.from_json(t) for t in state.tasks]
+    picks = await asyncio.gather(*(_pick_model(ctx, state, task) for task in tasks if ctx.tools.needs_model(task.tool)))
+    chosen = dict(picks)
+    updated = [
+        (
+            task if task.id not in chosen else PlannedTask.from_json({**task.to_json(), "model": chosen[task.id]})
+        ).to_json()
+        for task in tasks
+    ]
+    if state.execute:
+        ctx.board.open((t["id"] for t in updated), max_parallel=ctx.max_parallel)
+    return {
+        "tasks": updated,
+        "selections": chosen,
+        "status": "planned" if not state.execute else "running",
+        "timings": {"select": time.perf_counter() - began},
+    }
+
+
+async def run_task(state: Job, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Run one task as soon as its dependencies are done (all tasks are sent at once)."""
+    ctx = runtime.context
+    job = state
+    task = PlannedTask.from_json(job.task)
+    outcome = await execute_task(
+        task,
+        tools=ctx.tools,
+        board=ctx.board,
+        timeout_s=ctx.task_timeout_s,
+        language=job.language,
+        request=job.request,
+    )
+    return {"results": {task.id: outcome.to_json(task)}}
+
+
+class _Response(BaseModel):
+    answer: str
+    sources: list[str]
+
+
+async def respond(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Compose the answer from the request, the plan and the results; the answer names the tasks it used."""
+    began = time.perf_counter()
+    ctx = runtime.context
+    results = [state.results[t["id"]] for t in state.tasks if t["id"] in state.results]
+    ok = [r["id"] for r in results if r["status"] == "ok"]
+    status = "done" if len(ok) == len(state.tasks) else ("partial" if ok else "failed")
+    lines = [
+        {
+            "id": r["id"],
+            "tool": r["tool"],
+            "status": r["status"],
+            "text": _clip(r["text"] if r["status"] == "ok" else r["error"]),
+        }
+        for r in results
+    ]
+    ids = [r["id"] for r in results] or ["t1"]
+    schema = create_model(
+        "Response",
+        __base__=_Response,
+        answer=(str, Field(min_length=1, max_length=500)),
+        sources=(_list_of(_one_of(ids)), Field(max_length=len(ids))),
+    )
+    messages = load_prompt(PROMPTS, "respond").render(
+        request=state.request, language=state.language, results=lines, history=state.history[-4:]
+    )
+    update: dict[str, Any] = {"status": status}
+    try:
+        result = await ctx.llm.structured(messages, schema, model=ctx.model, max_tokens=400)
+    except ModelServerUnavailableError:
+        raise
+    except ModelServerError:
+        update.update(answer=_fallback_answer(lines, state.language), cited=ok)
+    else:
+        value = result.value
+        cited = [s for s in dict.fromkeys(str(s) for s in value.sources) if s in ids]
+        update.update(answer=value.answer.strip(), cited=cited, tokens=_usage("respond", result))
+    update["timings"] = {"respond": time.perf_counter() - began}
+    return update
+
+
+def _list_of(item: Any) -> Any:
+    return list[item]
+
+
+def _one_of(values: list[str]) -> Any:
+    return Literal.__getitem__(tuple(values))
+
+
+async def _pick_model(ctx: Context, state: State, task: PlannedTask) -> tuple[str, str]:
+    candidates = _candidates(list(ctx.models), task.type, state.language)
+    if len(candidates) == 1:
+        return task.id, candidates[0].name
+    messages = load_prompt(PROMPTS, "select").render(
+        request=state.request,
+        task={"id": task.id, "type": task.type, "args": json.dumps(dict(task.args), ensure_ascii=False)[:300]},
+        candidates=[
+            {
+                "name": m.name,
+                "description": m.card.description,
+                "skills": ", ".join(m.card.skills),
+                "languages": ", ".join(m.card.languages),
+            }
+            for m in candidates
+        ],
+    )
+    try:
+        return task.id, await ctx.llm.choose(messages, [m.name for m in candidates], model=ctx.model)
+    except ModelServerUnavailableError:
+        raise
+    except ModelServerError:
+        return task.id, candidates[0].name  # the best-ranked candidate when the model cannot choose
+
+
+def _candidates(models: list[RegisteredModel], task_type: str, language: str) -> list[RegisteredModel]:
+    """Models whose skills name the task type, those speaking the language first; else any speaking it; else all."""
+    skilled = [m for m in models if task_type in m.card.skills]
+    speaking = [m for m in skilled if language in m.card.languages]
+    if speaking:
+        return speaking
+    if skilled:
+        return skilled
+    return [m for m in models if language in m.card.languages] or models[:1]
+
+
+def _signature(ctx: Context, name: str) -> str:
+    schema = ctx.tools.args_model(name).model_json_schema()
+    required = set(schema.get("required", ()))
+    parts = []
+    for field, spec in schema.get("properties", {}).items():
+        kind = _kind(field, spec, name, ctx)
+        parts.append(f"{field}{'' if field in required else '?'}: {kind}")
+    return f"{name}({', '.join(parts)})"
+
+
+def _kind(field: str, spec: dict[str, Any], tool: str, ctx: Context) -> str:
+    if field in (ctx.tools.get(tool).metadata or {}).get("references", ()):
+        return "task id"
+    if "enum" in spec:
+        return "|".join(str(v) for v in spec["enum"])
+    if spec.get("type") == "array":
+        return "list"
+    if spec.get("type") == "integer":
+        low, high = spec.get("minimum"), spec.get("maximum")
+        return f"{low}-{high}" if low is not None and high is not None else "integer"
+    return str(spec.get("type", "text"))
+
+
+def _first_sentence(ctx: Context, name: str) -> str:
+    text = " ".join(ctx.tools.get(name).description.split())
+    end = text.find(". ")
+    return text if end < 0 else text[: end + 1]
+
+
+def _plan_tokens(ctx: Context) -> int:
+    return min(ctx.llm.config.max_tokens * 2, 160 * ctx.max_tasks)
+
+
+def _clip(text: str) -> str:
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= RESULT_TEXT_LIMIT else flat[: RESULT_TEXT_LIMIT - 1] + "…"
+
+
+def _fallback_answer(lines: list[dict[str, Any]], language: str) -> str:
+    head = "任务结果：" if language == "zh" else "Task results:"
+    return "\n".join([head, *(f"[{line['id']}] {line['tool']} ({line['status']}): {line['text']}" for line in lines)])

@@ -1,0 +1,292 @@
+"""Task graphs: the schema a planner model fills, validation, ordering and Mermaid export.
+
+A plan is a list of tasks ``{"id": "t1", "tool": "...", "args": {...}, "dep": [...]}``. The schema handed to the
+model is built from the tool registry: one task variant per tool, told apart by ``tool``, each carrying that
+tool's own argument schema, so structured outputs keep even a small model to tools that exist and arguments of
+the right shape. What a schema cannot say is checked by :func:`validate_plan`: unique ids, dependencies that
+exist, no cycles, references that point at dependencies.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from tools.registry import TASK_ID_PATTERN, ToolRegistry, referenced_ids
+
+__all__ = [
+    "PlannedTask",
+    "Validation",
+    "critical_path",
+    "plan_schema",
+    "to_mermaid",
+    "topological_order",
+    "validate_plan",
+]
+
+TaskId = Annotated[str, Field(pattern=TASK_ID_PATTERN)]
+_ID = re.compile(TASK_ID_PATTERN)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedTask:
+    """One validated task of a plan.
+
+    Attributes:
+        id: ``t1`` .. ``t99``, unique in the plan.
+        tool: The registered tool that performs it.
+        type: The tool's task type (``metric_query``, ``table``, ``summarize``, ...).
+        args: The tool's arguments, validated against its schema.
+        depends_on: Ids of the tasks whose results it needs.
+        model: The model chosen for it by the select step (tasks that run on a model only).
+    """
+
+    id: str
+    tool: str
+    type: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+    model: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The task as JSON (what the graph's state and ``kubeai plan --json`` hold)."""
+        return {
+            "id": self.id,
+            "tool": self.tool,
+            "type": self.type,
+            "args": dict(self.args),
+            "depends_on": list(self.depends_on),
+            "model": self.model,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PlannedTask:
+        """The inverse of :meth:`to_json`."""
+        return cls(
+            id=str(data["id"]),
+            tool=str(data["tool"]),
+            type=str(data["type"]),
+            args=dict(data.get("args") or {}),
+            depends_on=tuple(data.get("depends_on") or ()),
+            model=data.get("model"),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Validation:
+    """The outcome of :func:`validate_plan`.
+
+    Attributes:
+        tasks: The validated tasks, in the plan's order (empty when there are problems).
+        problems: What is wrong, one sentence each, phrased for the model that re-plans.
+        repairs: What was fixed without asking the model again (a referenced task added to ``dep``).
+    """
+
+    tasks: tuple[PlannedTask, ...]
+    problems: tuple[str, ...]
+    repairs: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Whether the plan can run."""
+        return not self.problems
+
+
+def plan_schema(registry: ToolRegistry, *, max_tasks: int = 8) -> type[BaseModel]:
+    """The pydantic model of a plan whose tasks may use exactly the registry's tools."""
+    variants = []
+    for name in registry.names():
+        variants.append(
+            create_model(
+                f"Task_{name}",
+                __config__=ConfigDict(extra="forbid"),
+                id=(TaskId, Field(description="Task id: t1, t2, ... in order.")),
+                tool=(_const(name), ...),
+                args=(registry.args_model(name), ...),
+                dep=(list[TaskId], Field(max_length=max_tasks, description="Ids of earlier tasks this one uses.")),
+            )
+        )
+    task: Any = variants[0] if len(variants) == 1 else Annotated[Union[tuple(variants)], Field(discriminator="tool")]  # noqa: UP007
+    return create_model(
+        "Plan",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="The task list that fulfils the request.",
+        tasks=(list[task], Field(min_length=1, max_length=max_tasks)),
+    )
+
+
+def _const(value: str) -> Any:
+    return Literal.__getitem__(value)
+
+
+def validate_plan(raw: Sequence[Mapping[str, Any]], registry: ToolRegistry, *, max_tasks: int = 8) -> Validation:
+    """Check a plan a model produced (or a caller gave) and turn it into :class:`PlannedTask` objects.
+
+    A task that refers to an earlier task's result (a typed reference or ``<resource>-tN``) without listing it
+    in ``dep`` gets it added: the reference says what the task needs. Everything else wrong is a problem.
+
+    Args:
+        raw: Tasks as ``{"id", "tool", "args", "dep"}`` mappings (``depends_on`` is accepted for ``dep``).
+        registry: The tools the plan may use.
+        max_tasks: The most tasks a plan may have.
+
+    Returns:
+        The tasks, or the problems that stop the plan from running.
+    """
+    if not raw:
+        return Validation(tasks=(), problems=("the plan has no tasks; give at least one",))
+    ids = [str(task.get("id", "")) for task in raw]
+    problems = _id_problems(ids, max_tasks)
+    repairs: list[str] = []
+    tasks: list[PlannedTask] = []
+    for task_id, task in zip(ids, raw, strict=True):
+        planned, task_problems = _check_task(task_id, task, registry, set(ids), repairs)
+        problems.extend(task_problems)
+        if planned is not None:
+            tasks.append(planned)
+    if not problems:
+        cycle = _cycle(tasks)
+        if cycle:
+            problems.append(f"tasks {' -> '.join(cycle)} form a cycle; dependencies must point at earlier work")
+    if problems:
+        return Validation(tasks=(), problems=tuple(problems), repairs=tuple(repairs))
+    return Validation(tasks=tuple(tasks), problems=(), repairs=tuple(repairs))
+
+
+def _id_problems(ids: Sequence[str], max_tasks: int) -> list[str]:
+    problems = []
+    if len(ids) > max_tasks:
+        problems.append(f"the plan has {len(ids)} tasks; use at most {max_tasks}")
+    for index, task_id in enumerate(ids):
+        if not _ID.match(task_id):
+            problems.append(f"task {index + 1} has id {task_id!r}; ids are t1, t2, ...")
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        problems.append(f"task ids {', '.join(duplicates)} are used more than once; give every task its own id")
+    return problems
+
+
+def _check_task(
+    task_id: str, task: Mapping[str, Any], registry: ToolRegistry, known: set[str], repairs: list[str]
+) -> tuple[PlannedTask | None, list[str]]:
+    tool = str(task.get("tool", ""))
+    args = task.get("args")
+    deps = task.get("dep", task.get("depends_on", ())) or ()
+    if not isinstance(args, Mapping):
+        return None, [f"task {task_id} has no args object"]
+    if isinstance(deps, str) or not all(isinstance(d, str) for d in deps):
+        return None, [f"task {task_id}: dep must be a list of task ids"]
+    if tool not in registry:
+        return None, [
+            f"task {task_id} uses tool {tool!r}, which does not exist; use one of: {', '.join(registry.names())}"
+        ]
+    problems = [f"task {task_id}: {p}" for p in registry.check_args(tool, args)]
+    dep_list = list(dict.fromkeys(deps))
+    for dep in dep_list:
+        if dep == task_id:
+            problems.append(f"task {task_id} depends on itself")
+        elif dep not in known:
+            problems.append(f"task {task_id} depends on {dep}, which is not in the plan")
+    for ref in sorted(referenced_ids(registry.get(tool), args)):
+        if ref == task_id:
+            problems.append(f"task {task_id} uses its own result")
+        elif ref not in known:
+            problems.append(f"task {task_id} uses the result of {ref}, which is not in the plan")
+        elif ref not in dep_list:
+            dep_list.append(ref)
+            repairs.append(f"task {task_id} uses {ref}, so {ref} was added to its dependencies")
+    planned = PlannedTask(
+        id=task_id, tool=tool, type=registry.task_type(tool), args=dict(args), depends_on=tuple(dep_list)
+    )
+    return planned, problems
+
+
+def topological_order(tasks: Iterable[PlannedTask]) -> list[list[str]]:
+    """Task ids in levels: every task comes after all its dependencies; a level's tasks are independent."""
+    pending = {task.id: set(task.depends_on) for task in tasks}
+    levels: list[list[str]] = []
+    done: set[str] = set()
+    while pending:
+        ready = sorted(node for node, needs in pending.items() if needs <= done)
+        if not ready:
+            raise ValueError("the tasks form a cycle")
+        levels.append(ready)
+        done.update(ready)
+        for node in ready:
+            del pending[node]
+    return levels
+
+
+def critical_path(tasks: Iterable[PlannedTask], seconds: Mapping[str, float]) -> float:
+    """The longest chain of task durations through the graph: the least wall time any schedule can reach."""
+    tasks = list(tasks)
+    by_id = {task.id: task for task in tasks}
+    finish: dict[str, float] = {}
+    for level in topological_order(tasks):
+        for node in level:
+            start = max((finish[d] for d in by_id[node].depends_on), default=0.0)
+            finish[node] = start + seconds.get(node, 0.0)
+    return max(finish.values(), default=0.0)
+
+
+def to_mermaid(tasks: Sequence[PlannedTask], statuses: Mapping[str, str] | None = None) -> str:
+    """A Mermaid flowchart of the plan; ``statuses`` (``ok``/``failed``/``skipped``) colour the nodes."""
+    lines = ["flowchart TD"]
+    for task in tasks:
+        parts = [f"{task.id}: {task.tool}", _short_args(task.args)]
+        if task.model:
+            parts.append(f"model: {task.model}")
+        label = "<br/>".join(_mermaid_text(part) for part in parts if part)
+        lines.append(f'    {task.id}["{label}"]')
+    for task in tasks:
+        lines.extend(f"    {dep} --> {task.id}" for dep in task.depends_on)
+    if statuses:
+        lines.append("    classDef ok fill:#e6f4ea,stroke:#1e8e3e")
+        lines.append("    classDef failed fill:#fce8e6,stroke:#d93025")
+        lines.append("    classDef skipped fill:#f1f3f4,stroke:#80868b,stroke-dasharray: 4 3")
+        for status in ("ok", "failed", "skipped"):
+            members = [t.id for t in tasks if statuses.get(t.id) == status]
+            if members:
+                lines.append(f"    class {','.join(members)} {status}")
+    return "\n".join(lines) + "\n"
+
+
+def _cycle(tasks: Sequence[PlannedTask]) -> list[str]:
+    graph = {task.id: list(task.depends_on) for task in tasks}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        stack.append(node)
+        for dep in graph.get(node, ()):
+            if state.get(dep) == 1:
+                return [*stack[stack.index(dep) :], dep]
+            if dep not in state:
+                found = visit(dep)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = 2
+        return []
+
+    for node in graph:
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return []
+
+
+def _short_args(args: Mapping[str, Any], limit: int = 60) -> str:
+    text = json.dumps(dict(args), ensure_ascii=False, separators=(", ", ": "))[1:-1]
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _mermaid_text(text: str) -> str:
+    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;").replace("\n", " ")

@@ -1,0 +1,155 @@
+"""Test doubles for the planner graph: scripted chat models and small tools whose behaviour a test controls."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import pandas as pd
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.tools import InjectedToolArg, StructuredTool
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation
+
+from kubeai.config import LLMConfig, ModelCard, ModelRegistryConfig
+from kubeai.errors import ToolError
+from serving.client import ModelClient
+from serving.registry import ModelRegistry
+from tools.registry import TASK_ID_PATTERN, TaskInputs, TaskOutput, ToolRegistry
+
+Behaviour = Callable[[str, TaskInputs], Awaitable[TaskOutput]]
+
+
+class ScriptedChat(GenericFakeChatModel):
+    """Replays scripted replies and records the prompts and response formats it was sent."""
+
+    prompts: list[list[BaseMessage]] = Field(default_factory=list)
+    formats: list[Any] = Field(default_factory=list)
+
+    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
+        self.prompts.append(list(messages))
+        self.formats.append(kwargs.get("response_format"))
+        return super()._generate(messages, *args, **kwargs)
+
+
+def scripted(*replies: str | dict[str, Any]) -> tuple[ModelClient, ScriptedChat]:
+    """A model client whose every call gets the next scripted reply."""
+    texts = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in replies]
+    chat = ScriptedChat(messages=iter(AIMessage(content=t) for t in texts), prompts=[], formats=[])
+    return ModelClient(LLMConfig(), default_model="base", chat_factory=lambda _name: chat), chat
+
+
+class _StepArgs(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    name: str = Field(min_length=1, max_length=40, description="What to do.")
+    inputs: Annotated[SkipValidation[TaskInputs], InjectedToolArg] = TaskInputs()
+
+
+class _TableArgs(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    table: str = Field(pattern=TASK_ID_PATTERN, description="Task id of the table.")
+    inputs: Annotated[SkipValidation[TaskInputs], InjectedToolArg] = TaskInputs()
+
+
+class _TextArgs(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    text: str = Field(min_length=1, max_length=400, description="Text; <resource>-tN for a result.")
+    inputs: Annotated[SkipValidation[TaskInputs], InjectedToolArg] = TaskInputs()
+
+
+def step_tool(behaviour: Behaviour, *, name: str = "step", task_type: str = "calculate") -> StructuredTool:
+    """A tool that runs ``behaviour(name_arg, inputs)``."""
+
+    async def run(name: str, inputs: TaskInputs) -> TaskOutput:
+        return await behaviour(name, inputs)
+
+    return StructuredTool.from_function(
+        coroutine=run,
+        name=name,
+        description=f"{name} a step. Test tool.",
+        args_schema=_StepArgs,
+        metadata={"task_type": task_type, "references": (), "needs_model": False},
+    )
+
+
+def rows_tool() -> StructuredTool:
+    """A tool that counts the rows of an earlier table."""
+
+    async def run(table: str, inputs: TaskInputs) -> TaskOutput:
+        frame = inputs.table(table)
+        return TaskOutput(text=f"{len(frame)} rows", value=float(len(frame)))
+
+    return StructuredTool.from_function(
+        coroutine=run,
+        name="count_rows",
+        description="Count the rows of a table.",
+        args_schema=_TableArgs,
+        metadata={"task_type": "table", "references": ("table",), "needs_model": False},
+    )
+
+
+def echo_model_tool() -> StructuredTool:
+    """A model-run text tool that echoes its filled text and the model chosen for it."""
+
+    async def run(text: str, inputs: TaskInputs) -> TaskOutput:
+        return TaskOutput(text=f"{inputs.model}: {inputs.fill(text)}")
+
+    return StructuredTool.from_function(
+        coroutine=run,
+        name="summarize",
+        description="Summarize text with a model.",
+        args_schema=_TextArgs,
+        metadata={"task_type": "summarize", "references": (), "needs_model": True},
+    )
+
+
+async def table_step(name: str, inputs: TaskInputs) -> TaskOutput:
+    """A step that returns a small table."""
+    return TaskOutput(text=f"table {name}", table=pd.DataFrame({"region": ["a", "b"], "gmv": [1.0, 2.0]}))
+
+
+def registry(behaviour: Behaviour = table_step) -> ToolRegistry:
+    """A registry with ``step``, ``count_rows`` and ``summarize``."""
+    return ToolRegistry([step_tool(behaviour), rows_tool(), echo_model_tool()])
+
+
+def models(*adapters: tuple[str, tuple[str, ...], tuple[str, ...]]) -> ModelRegistry:
+    """A model registry with a base model (skills: summarize; languages: en) and the given adapters."""
+    data: dict[str, Any] = {
+        "base": {
+            "name": "base",
+            "source": "bundled:smollm2-135m",
+            "card": ModelCard(description="Small base model.", skills=("summarize",), languages=("en",)),
+        },
+        "adapters": [
+            {
+                "name": name,
+                "base": "base",
+                "path": "/nonexistent",
+                "card": {"description": f"Adapter {name}.", "skills": list(skills), "languages": list(langs)},
+            }
+            for name, skills, langs in adapters
+        ],
+    }
+    return ModelRegistry(ModelRegistryConfig.model_validate(data))
+
+
+def task(task_id: str, tool: str, args: dict[str, Any], dep: list[str] | None = None) -> dict[str, Any]:
+    """A plan task as the model writes it."""
+    return {"id": task_id, "tool": tool, "args": args, "dep": dep or []}
+
+
+async def pause(seconds: float = 0.0) -> None:
+    """Yield to the event loop."""
+    await asyncio.sleep(seconds)
+
+
+def fail_with(message: str) -> Behaviour:
+    """A behaviour that raises a ToolError."""
+
+    async def run(name: str, inputs: TaskInputs) -> TaskOutput:
+        raise ToolError(message, tool="step")
+
+    return run
