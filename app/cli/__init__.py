@@ -17,6 +17,7 @@ from app.cli.catalog import app as catalog_app
 from app.cli.demo import demo
 from app.cli.evals import app as evals_app
 from app.cli.knowledge import app as knowledge_app
+from app.cli.plan import register as register_plan
 from app.cli.serving import register as register_serving
 from app.cli.warehouse import app as warehouse_app
 from kubeai import __version__
@@ -54,6 +55,7 @@ def _root(
 
 register_serving(app)
 register_ask(app)
+register_plan(app)
 app.command("demo")(demo)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(knowledge_app, name="knowledge")

@@ -1,0 +1,345 @@
+"""The task-decomposition agent: one request becomes a task graph, run in parallel, answered with provenance.
+
+    async with PlannerAgent.open(load_config()) as agent:
+        run = await agent.run("Compare last quarter's GMV and refund rate for the top 3 regions, chart it, "
+                              "and summarize in English")
+        print(run.answer)
+        for fact in run.provenance():
+            print(fact)
+        print(run.mermaid())
+
+The agent wires the graph in :mod:`graphs.planner` to real tools: the metrics agent (one metric question per
+task), document QA over the knowledge base, text tasks on a chosen model, a calculator, table operations and
+charts. :meth:`PlannerAgent.plan` stops after planning and model selection; :meth:`PlannerAgent.run` executes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from agents.metrics import MetricsAgent, MetricsResult
+from graphs.planner import Context, DemoBank, InputState, PlannedTask, State, TaskBoard, build_graph, to_mermaid
+from knowledge.demo_docs import DEMO_DOCS
+from knowledge.index import KnowledgeBase, open_knowledge_base
+from kubeai.config import ProjectConfig
+from kubeai.errors import PlanningError, ToolError
+from serving.client import ModelClient
+from serving.registry import ModelRegistry
+from tools.registry import TaskOutput
+from tools.toolbox import planner_registry
+
+__all__ = ["DOCS_COLLECTION", "PlanRun", "PlannerAgent", "TaskReport", "run"]
+
+DOCS_COLLECTION = "docs"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskReport:
+    """One task of a run: what it was asked to do, on which model, and what came of it.
+
+    Attributes:
+        task: The planned task (tool, arguments, dependencies, chosen model).
+        status: ``ok``, ``failed``, ``skipped``, or ``planned`` when the plan was not executed.
+        text: The result in words (``ok``) or why it failed or was skipped.
+        table: The result table, if the task produced one.
+        value: The number, for the calculator.
+        chart: A Plotly figure as JSON.
+        details: Extras such as the SQL that ran or the documents quoted.
+        started_s: When it started, in seconds from the start of execution.
+        finished_s: When it ended.
+    """
+
+    task: PlannedTask
+    status: str
+    text: str = ""
+    table: pd.DataFrame | None = None
+    value: float | None = None
+    chart: dict[str, Any] | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    started_s: float | None = None
+    finished_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanRun:
+    """Everything one request produced.
+
+    Attributes:
+        request: The request.
+        language: ``en`` or ``zh``.
+        tasks: The task reports in plan order.
+        answer: The final answer (empty when the plan was not executed).
+        cited: Ids of the tasks the answer says it used.
+        status: ``planned``, ``done``, ``partial`` (some tasks failed) or ``failed`` (all did).
+        attempts: Plans asked of the model (1 plus re-plans; 0 for a given plan).
+        repairs: Dependencies added because a task referred to a result it did not list.
+        demo_ids: The demonstrations shown to the planner.
+        peak_parallel: The most tasks that ran at the same moment.
+        timings: Seconds per stage (plan, select, respond) and ``execute`` (wall time of the task graph).
+        tokens: Prompt and completion tokens per stage.
+    """
+
+    request: str
+    language: str
+    tasks: tuple[TaskReport, ...]
+    answer: str
+    cited: tuple[str, ...]
+    status: str
+    attempts: int
+    repairs: tuple[str, ...] = ()
+    demo_ids: tuple[str, ...] = ()
+    peak_parallel: int = 0
+    timings: Mapping[str, float] = field(default_factory=dict)
+    tokens: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    @property
+    def plan(self) -> tuple[PlannedTask, ...]:
+        """The planned tasks."""
+        return tuple(report.task for report in self.tasks)
+
+    def mermaid(self) -> str:
+        """The plan as a Mermaid flowchart, coloured by outcome once executed."""
+        statuses = {r.task.id: r.status for r in self.tasks if r.status != "planned"}
+        return to_mermaid(self.plan, statuses or None)
+
+    def provenance(self) -> list[str]:
+        """One line per fact the answer rests on: ``[t1] metric_query: ...`` (cited tasks first)."""
+        order = [*self.cited, *(r.task.id for r in self.tasks if r.task.id not in self.cited)]
+        by_id = {r.task.id: r for r in self.tasks}
+        return [f"[{i}] {by_id[i].task.tool}: {_one_line(by_id[i].text)}" for i in order if by_id[i].status == "ok"]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready summary: what ``kubeai plan --json`` prints."""
+        return {
+            "request": self.request,
+            "language": self.language,
+            "status": self.status,
+            "answer": self.answer,
+            "cited": list(self.cited),
+            "attempts": self.attempts,
+            "repairs": list(self.repairs),
+            "demo_ids": list(self.demo_ids),
+            "peak_parallel": self.peak_parallel,
+            "timings": dict(self.timings),
+            "tokens": {k: dict(v) for k, v in self.tokens.items()},
+            "tasks": [_report_json(r) for r in self.tasks],
+            "mermaid": self.mermaid(),
+        }
+
+
+class PlannerAgent:
+    """Plans and runs multi-task requests; build it with :meth:`open` from the project configuration."""
+
+    def __init__(self, *, context: Context) -> None:
+        self.context = context
+        self._graph = build_graph()
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(
+        cls,
+        config: ProjectConfig,
+        *,
+        llm: ModelClient | None = None,
+        model: str | None = None,
+        demos: int = 2,
+        metrics: bool = True,
+        documents: bool = True,
+    ) -> AsyncIterator[PlannerAgent]:
+        """Open the tools named by ``config`` (metrics agent, knowledge base); close them after.
+
+        Args:
+            config: The project configuration.
+            llm: A model client to use instead of one built from ``config.llm``.
+            model: The model that plans, selects and responds (default: ``models.agents.planner`` or the base).
+            demos: Demonstrations shown to the planner (0 for zero-shot planning).
+            metrics: Offer the metrics agent as the ``metric_query`` tool.
+            documents: Offer document QA over the ``docs`` collection (the demo documents are ingested into an
+                empty collection when the bundled demo catalog is in use).
+        """
+        client = llm or ModelClient(config.llm, default_model=config.models.base.name)
+        async with contextlib.AsyncExitStack() as stack:
+            knowledge: KnowledgeBase | None = None
+            if documents:
+                knowledge = open_knowledge_base(
+                    embeddings=config.embeddings, store=config.vector_store, data_dir=config.data_dir
+                )
+                stack.callback(knowledge.close)
+                if config.warehouse.catalog is None:
+                    await asyncio.to_thread(_ensure_demo_documents, knowledge)
+            ask_metrics = None
+            if metrics:
+                metrics_agent = await stack.enter_async_context(MetricsAgent.open(config, llm=client))
+                ask_metrics = _metric_tool_call(metrics_agent)
+            tools = planner_registry(llm=client, knowledge=knowledge, ask_metrics=ask_metrics)
+            bank = DemoBank.bundled(embeddings=knowledge.embeddings if knowledge is not None else None)
+            context = Context(
+                tools=tools,
+                llm=client,
+                models=ModelRegistry(config.models),
+                demos=bank,
+                model=model or config.models.agents.get("planner"),
+                demos_k=demos,
+            )
+            yield cls(context=context)
+
+    async def plan(self, request: str, *, history: Sequence[Mapping[str, str]] = ()) -> PlanRun:
+        """Plan ``request`` and choose models, without running anything.
+
+        Raises:
+            PlanningError: No valid plan within ``max_plan_attempts``.
+        """
+        return await self._invoke(InputState(request=request, history=_history(history), execute=False))
+
+    async def run(
+        self,
+        request: str,
+        *,
+        plan: Sequence[Mapping[str, Any]] | None = None,
+        history: Sequence[Mapping[str, str]] = (),
+    ) -> PlanRun:
+        """Plan ``request`` (or take ``plan`` as given), run the task graph and compose the answer.
+
+        Args:
+            request: What the user asks for.
+            plan: Tasks ``{"id", "tool", "args", "dep"}`` to run instead of asking the model for a plan.
+            history: Earlier turns ``{"role", "content"}``.
+
+        Raises:
+            PlanningError: No valid plan (for a given plan: its problems).
+        """
+        given = [dict(task) for task in plan] if plan is not None else None
+        return await self._invoke(InputState(request=request, history=_history(history), plan=given))
+
+    async def _invoke(self, state: InputState) -> PlanRun:
+        if not state.request.strip():
+            raise PlanningError("The request is empty; say what you want done.")
+        context = dataclasses.replace(self.context, board=TaskBoard())
+        values = await self._graph.ainvoke(state, context=context)
+        final = State(**{k: v for k, v in values.items() if k in State.__dataclass_fields__})
+        if final.status == "invalid_plan":
+            attempts = final.attempts or 1
+            raise PlanningError(
+                f"The planner could not produce a valid task graph in {attempts} attempt(s): "
+                f"{'; '.join(final.problems[:3])}.",
+                problems=tuple(final.problems),
+                draft=tuple(final.drafts[-1]) if final.drafts else tuple(state.plan or ()),
+            )
+        return _plan_run(final, context.board)
+
+
+def _metric_tool_call(agent: MetricsAgent) -> Any:
+    async def ask(question: str) -> TaskOutput:
+        result = await agent.ask(question)
+        if result.abstained:
+            raise ToolError(f"the metrics agent could not answer {question!r}: {result.reason or result.answer}")
+        return _metric_output(result)
+
+    return ask
+
+
+def _metric_output(result: MetricsResult) -> TaskOutput:
+    table = result.frame
+    preview = table.head(10).to_string(index=False) if not table.empty else "(no rows)"
+    more = f"\n({len(table)} rows)" if len(table) > 10 else ""
+    return TaskOutput(
+        text=f"{result.answer}\n{preview}{more}",
+        table=table,
+        chart=result.chart,
+        details={"sql": result.sql, "metrics": list(result.metrics), "dimensions": list(result.dimensions)},
+    )
+
+
+def _ensure_demo_documents(knowledge: KnowledgeBase) -> None:
+    if knowledge.get(DOCS_COLLECTION, where={"chunk": 0}):
+        return
+    from knowledge.ingest import ingest
+
+    ingest(knowledge, DOCS_COLLECTION, [DEMO_DOCS])
+
+
+def _plan_run(state: State, board: TaskBoard) -> PlanRun:
+    outcomes = board.outcomes()
+    reports = []
+    for data in state.tasks:
+        task = PlannedTask.from_json(data)
+        outcome = outcomes.get(task.id)
+        result = state.results.get(task.id, {})
+        if outcome is None:
+            reports.append(TaskReport(task=task, status="planned" if not state.execute else "skipped"))
+            continue
+        output = outcome.output
+        reports.append(
+            TaskReport(
+                task=task,
+                status=outcome.status,
+                text=output.text if output is not None else outcome.error,
+                table=output.table if output is not None else None,
+                value=output.value if output is not None else None,
+                chart=output.chart if output is not None else None,
+                details=dict(output.details) if output is not None else {},
+                started_s=result.get("started_s", outcome.started_s),
+                finished_s=outcome.finished_s,
+            )
+        )
+    timings = dict(state.timings)
+    if state.execute and reports:
+        timings["execute"] = max((r.finished_s or 0.0) for r in reports)
+    return PlanRun(
+        request=state.request,
+        language=state.language,
+        tasks=tuple(reports),
+        answer=state.answer,
+        cited=tuple(state.cited),
+        status=state.status if state.execute else "planned",
+        attempts=state.attempts,
+        repairs=tuple(state.repairs),
+        demo_ids=tuple(state.demo_ids),
+        peak_parallel=board.peak,
+        timings=timings,
+        tokens={k: dict(v) for k, v in state.tokens.items()},
+    )
+
+
+def _report_json(report: TaskReport) -> dict[str, Any]:
+    table = report.table
+    return {
+        **report.task.to_json(),
+        "status": report.status,
+        "text": report.text,
+        "value": report.value,
+        "columns": None if table is None else [str(c) for c in table.columns],
+        "rows": None if table is None else json.loads(table.head(200).to_json(orient="values", date_format="iso")),
+        "row_count": None if table is None else len(table),
+        "chart": report.chart,
+        "details": dict(report.details),
+        "started_s": report.started_s,
+        "finished_s": report.finished_s,
+    }
+
+
+def _history(turns: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
+    return [{"role": str(t.get("role", "user")), "content": str(t.get("content", ""))} for t in turns]
+
+
+def _one_line(text: str, limit: int = 200) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def run(request: str, config: ProjectConfig, **options: Any) -> PlanRun:
+    """Synchronous one-shot wrapper around :meth:`PlannerAgent.run`."""
+
+    async def go() -> PlanRun:
+        async with PlannerAgent.open(config, **options) as agent:
+            return await agent.run(request)
+
+    return asyncio.run(go())
