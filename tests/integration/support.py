@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,3 +24,10 @@ class LiveServer:
 
     def client(self) -> ModelClient:
         return runtime.model_client(self.config, base_url=self.base_url)
+
+
+def cli_env(**overrides: str) -> dict[str, str]:
+    """The environment for a ``kubeai`` subprocess: ours without the test-only ``KUBEAI_TEST_*`` variables
+    (the CLI would read them as configuration overrides), plus ``overrides``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KUBEAI_TEST_")}
+    return {**env, **overrides}

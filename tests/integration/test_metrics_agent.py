@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,29 +11,15 @@ import duckdb
 import pytest
 
 from agents.metrics import MetricsAgent
-from knowledge.warehouse import build_demo_warehouse
 from kubeai.config import ProjectConfig
 from tests.integration.postgres_server import PostgresServer, copy_duckdb_to_postgres
-from tests.integration.support import REPO, LiveServer
+from tests.integration.support import REPO, LiveServer, cli_env
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="session")
-def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("warehouse") / "demo.duckdb"
-    build_demo_warehouse(path, orders=200_000, seed=7)
-    return path
-
-
-@pytest.fixture(scope="session")
-def agent_config(project_config: ProjectConfig, demo_warehouse: Path) -> ProjectConfig:
-    warehouse = project_config.warehouse.model_copy(update={"url": str(demo_warehouse)})
-    return project_config.model_copy(update={"warehouse": warehouse})
-
-
 def test_kubeai_ask_json_end_to_end(live_server: LiveServer, demo_warehouse: Path, tmp_path: Path) -> None:
-    env = {**os.environ, "KUBEAI_LLM__BASE_URL": live_server.base_url, "KUBEAI_WAREHOUSE__URL": str(demo_warehouse)}
+    env = cli_env(KUBEAI_LLM__BASE_URL=live_server.base_url, KUBEAI_WAREHOUSE__URL=str(demo_warehouse))
     chart = tmp_path / "gmv.html"
     completed = subprocess.run(
         [sys.executable, "-m", "app", "ask", "上个月各地区的GMV是多少？", "--json", "--chart", str(chart)],

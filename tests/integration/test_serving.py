@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from app import runtime
 from kubeai.config import ProjectConfig
 from kubeai.errors import ModelNotFoundError, ModelServerUnavailableError
 from serving.launcher import free_port
-from tests.integration.support import REPO, LiveServer
+from tests.integration.support import REPO, LiveServer, cli_env
 
 pytestmark = pytest.mark.integration
 
@@ -101,7 +100,7 @@ async def test_named_tool_call_fills_the_tool_schema(live_server: LiveServer) ->
 
 
 def test_cli_compare_uses_the_running_server(live_server: LiveServer) -> None:
-    env = {**os.environ, "KUBEAI_LLM__BASE_URL": live_server.base_url}
+    env = cli_env(KUBEAI_LLM__BASE_URL=live_server.base_url)
     result = subprocess.run(
         [sys.executable, "-m", "app", "compare", "-q", "What does GMV mean?"],
         cwd=REPO,
@@ -131,7 +130,7 @@ def test_stopped_server_gives_one_clear_error_and_leaves_no_process(project_conf
     with pytest.raises(ModelServerUnavailableError, match=f"Cannot reach the model server at {plan.base_url}"):
         asyncio.run(client.complete("hi"))
 
-    env = {**os.environ, "KUBEAI_LLM__BASE_URL": plan.base_url}
+    env = cli_env(KUBEAI_LLM__BASE_URL=plan.base_url)
     cli = subprocess.run(
         [sys.executable, "-m", "app", "adapters", "unload", ADAPTER],
         cwd=REPO,
