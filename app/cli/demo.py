@@ -8,33 +8,41 @@ from pathlib import Path
 import typer
 
 from agents.metrics import MetricsAgent
+from agents.planner import PlannerAgent
 from app import runtime
 from app.cli._context import config as load
 from app.cli.ask import print_result, write_chart
+from app.cli.plan import print_plan, print_run, write_charts
 from app.cli.serving import server_if_needed
 from knowledge.warehouse import build_demo_warehouse
 from kubeai.config import ProjectConfig
+from kubeai.errors import PlanningError
 from serving.client import ModelClient
 
-__all__ = ["DEMO_QUESTIONS", "demo"]
+__all__ = ["DEMO_QUESTIONS", "DEMO_REQUEST", "demo"]
 
 DEMO_QUESTIONS = ("上个月各地区的GMV是多少？", "What was the monthly GMV over the last 12 months?")
+DEMO_REQUEST = "Compare last month's GMV and refund amount by region, chart the GMV, and summarize in English."
 
 
 def demo(
     ctx: typer.Context,
     question: list[str] = typer.Option(list(DEMO_QUESTIONS), "--question", "-q", help="Question (repeatable)."),
+    request: str = typer.Option(DEMO_REQUEST, help="A multi-step request for the planner ('' to skip it)."),
     charts: Path | None = typer.Option(None, help="Folder for the charts (default: <data_dir>/demo)."),
 ) -> None:
-    """Build the demo warehouse if needed, start vLLM if none runs, and ask the metrics agent the questions.
+    """Build the demo warehouse, start vLLM if none runs, ask the questions, then plan and run one request.
 
-    Prints each answer with its SQL and rows, and writes each chart as HTML and PNG.
+    Prints each answer with its SQL and rows and the planner's task graph, outcomes and sources; writes each
+    chart as HTML and PNG and the plan as Mermaid.
     """
     cfg = load(ctx)
     ensure_demo_warehouse(cfg)
     out = charts or cfg.data_dir / "demo"
     with server_if_needed(cfg, runtime.model_client(cfg)) as client:
         asyncio.run(_ask_all(cfg, client, question, out))
+        if request.strip():
+            asyncio.run(_plan(cfg, client, request, out))
 
 
 def ensure_demo_warehouse(cfg: ProjectConfig) -> None:
@@ -58,3 +66,20 @@ async def _ask_all(cfg: ProjectConfig, client: ModelClient, questions: list[str]
                 written = write_chart(result, out / f"chart-{number}{suffix}")
                 if written is not None:
                     typer.echo(f"chart: {written}")
+
+
+async def _plan(cfg: ProjectConfig, client: ModelClient, request: str, out: Path) -> None:
+    typer.secho(f"\nPlan: {request}", fg=typer.colors.CYAN)
+    async with PlannerAgent.open(cfg, llm=client) as agent:
+        try:
+            result = await agent.run(request)
+        except PlanningError as exc:  # the small model may not manage a valid graph; say so and carry on
+            typer.secho(f"no plan: {exc}", fg=typer.colors.YELLOW)
+            return
+    print_plan(result)
+    print_run(result)
+    for path in write_charts(result, out / "plan"):
+        typer.echo(f"chart: {path}")
+    mermaid = out / "plan.mmd"
+    mermaid.write_text(result.mermaid(), encoding="utf-8")
+    typer.echo(f"plan: {mermaid}")

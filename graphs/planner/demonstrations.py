@@ -75,14 +75,19 @@ class DemoBank:
             raise ConfigError(f"Cannot read the demonstration file {path}: {exc}.", source=str(path)) from None
         return cls(_parse(text, str(path)), embeddings=embeddings)
 
-    def nearest(self, request: str, k: int, *, tools: Iterable[str]) -> list[Demo]:
-        """The ``k`` demonstrations most similar to ``request`` that use only ``tools``."""
+    def nearest(self, request: str, k: int, *, tools: Iterable[str], language: str | None = None) -> list[Demo]:
+        """The ``k`` demonstrations most similar to ``request`` that use only ``tools``.
+
+        With ``language``, demonstrations in that language come first: they show the model how to word its
+        tasks in the user's language.
+        """
         if k <= 0 or not self.demos:
             return []
         available = frozenset(tools)
         scores = self._scores(request)
         ranked = sorted(
-            (i for i, demo in enumerate(self.demos) if demo.tools <= available), key=lambda i: (-scores[i], i)
+            (i for i, demo in enumerate(self.demos) if demo.tools <= available),
+            key=lambda i: (self.demos[i].language != language if language else False, -scores[i], i),
         )
         return [self.demos[i] for i in ranked[:k]]
 

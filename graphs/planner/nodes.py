@@ -48,7 +48,8 @@ async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     began = time.perf_counter()
     ctx = runtime.context
     first = state.attempts == 0
-    demos = ctx.demos.nearest(state.request, ctx.demos_k, tools=ctx.tools.names())
+    language = detect_language(state.request)
+    demos = ctx.demos.nearest(state.request, ctx.demos_k, tools=ctx.tools.names(), language=language)
     tools = [
         {"signature": _signature(ctx, name), "description": _first_sentence(ctx, name)} for name in ctx.tools.names()
     ]
@@ -62,7 +63,7 @@ async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     schema = plan_schema(ctx.tools, max_tasks=ctx.max_tasks)
     update: dict[str, Any] = {"attempts": state.attempts + 1, "demo_ids": [d.id for d in demos]}
     if first:
-        update.update(language=detect_language(state.request), timings={NEW_TURN: 0.0}, tokens={NEW_TURN: {}})
+        update.update(language=language, timings={NEW_TURN: 0.0}, tokens={NEW_TURN: {}})
     try:
         result = await ctx.llm.structured(messages, schema, model=ctx.model, max_tokens=_plan_tokens(ctx))
     except ModelServerUnavailableError:
