@@ -4,38 +4,52 @@ A run file is YAML validated whole before anything runs; a problem raises :class
 whose ``field`` names the offending key::
 
     name: demo                        # names the run folder: <output_dir>/<name>
-    datasets: [../datasets/metrics_qa]  # relative to this file's folder
+    datasets: [../datasets/metrics_qa, ../datasets/planning]  # relative to this file's folder
     models: [smollm2-135m]            # registry names (base model or adapters); empty = the base model
-    strategies: [prompt, rag]         # see STRATEGIES
+    strategies: [prompt, rag, plan]   # see STRATEGIES; each evaluates the datasets of its kind
     concurrency: 4                    # requests in flight at once
     limit: null                       # first N items of each dataset (null = all)
     output_dir: ../../.kubeai/evals   # relative to this file's folder (null = <data_dir>/evals)
     warehouse: null                   # override the dataset's warehouse (a DuckDB path or a URL)
 
-Every (model, strategy) pair is one variant.
+Every (model, strategy) pair is one variant. A strategy belongs to one dataset kind (``metrics_qa`` strategies
+set the metrics agent, ``planning`` strategies the planner), and each dataset is run with the strategies of its
+kind only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from evals.dataset import DatasetKind
 from kubeai.errors import ConfigError
 
-__all__ = ["STRATEGIES", "RunFile", "StrategyName", "StrategySpec", "Variant", "load_runfile"]
+__all__ = [
+    "STRATEGIES",
+    "PlanStrategySpec",
+    "RunFile",
+    "Strategy",
+    "StrategyName",
+    "StrategySpec",
+    "Variant",
+    "load_runfile",
+    "strategies_for",
+]
 
-StrategyName = Literal["prompt", "structured", "sql_fewshot", "rag", "rag_cot", "auto"]
+StrategyName = Literal["prompt", "structured", "sql_fewshot", "rag", "rag_cot", "auto", "plan", "plan_zeroshot"]
 
 
 @dataclass(frozen=True, kw_only=True)
 class StrategySpec:
-    """How one evaluation strategy sets the metrics agent.
+    """How one evaluation strategy sets the metrics agent (``metrics_qa`` datasets).
 
     Attributes:
+        kind: The dataset kind the strategy evaluates.
         strategy: ``metrics_agent.strategy``: ``sql`` (the model writes SQL), ``structured`` (the model fills a
             metric query that code compiles to SQL) or ``auto`` (structured, free SQL on the last attempt).
         rag: ``metrics_agent.rag``: retrieve metric definitions and few-shot examples from the vector store
@@ -44,13 +58,32 @@ class StrategySpec:
         description: One line for reports.
     """
 
+    kind: ClassVar[DatasetKind] = "metrics_qa"
     strategy: Literal["auto", "structured", "sql"]
     rag: bool
     chain_of_thought: bool
     description: str
 
 
-STRATEGIES: dict[str, StrategySpec] = {
+@dataclass(frozen=True, kw_only=True)
+class PlanStrategySpec:
+    """How one evaluation strategy sets the planner (``planning`` datasets).
+
+    Attributes:
+        kind: The dataset kind the strategy evaluates.
+        demos: Retrieved demonstrations shown to the planner (0: zero-shot).
+        description: One line for reports.
+    """
+
+    kind: ClassVar[DatasetKind] = "planning"
+    demos: int
+    description: str
+
+
+Strategy = StrategySpec | PlanStrategySpec
+
+
+STRATEGIES: dict[str, Strategy] = {
     "prompt": StrategySpec(
         strategy="sql",
         rag=False,
@@ -87,7 +120,14 @@ STRATEGIES: dict[str, StrategySpec] = {
         chain_of_thought=False,
         description="the agent's default: structured with retrieval, free SQL on the last attempt",
     ),
+    "plan": PlanStrategySpec(demos=2, description="the planner's default: two retrieved demonstrations"),
+    "plan_zeroshot": PlanStrategySpec(demos=0, description="the planner without demonstrations"),
 }
+
+
+def strategies_for(kind: str) -> tuple[str, ...]:
+    """The names of the strategies that evaluate datasets of ``kind``, in :data:`STRATEGIES` order."""
+    return tuple(name for name, spec in STRATEGIES.items() if spec.kind == kind)
 
 
 class RunFile(BaseModel):
@@ -95,10 +135,10 @@ class RunFile(BaseModel):
 
     Attributes:
         name: Names the run folder (letters, digits, ``_ . -``).
-        datasets: Dataset folders (``metrics_qa`` kind).
+        datasets: Dataset folders (``metrics_qa`` or ``planning`` kind).
         models: Registry model names; empty means the configured base model.
-        strategies: Strategy names from :data:`STRATEGIES`.
-        concurrency: Questions in flight at once.
+        strategies: Strategy names from :data:`STRATEGIES`; each runs on the datasets of its kind.
+        concurrency: Questions or requests in flight at once.
         limit: Evaluate only the first ``limit`` items of each dataset.
         output_dir: Where run folders go; ``None`` means ``<data_dir>/evals``.
         warehouse: A warehouse (DuckDB path or URL) used instead of the datasets' own.
@@ -143,9 +183,17 @@ class Variant:
         return "".join(c if c.isalnum() or c in "_.-" else "_" for c in f"{self.model}__{self.strategy}")
 
     @property
-    def spec(self) -> StrategySpec:
-        """How this variant sets the metrics agent."""
+    def spec(self) -> Strategy:
+        """How this variant sets the metrics agent or the planner."""
         return STRATEGIES[self.strategy]
+
+    @property
+    def kind(self) -> DatasetKind:
+        """The dataset kind this variant evaluates."""
+        return self.spec.kind
+
+
+_STRATEGY_KINDS = tuple(dict.fromkeys(spec.kind for spec in STRATEGIES.values()))
 
 
 def load_runfile(path: str | Path) -> RunFile:
@@ -188,7 +236,8 @@ def load_runfile(path: str | Path) -> RunFile:
         field = ".".join(str(p) for p in error["loc"]) or "(root)"
         message = error["msg"]
         if error["type"] == "literal_error" and field.startswith("strategies"):
-            message = f"unknown strategy; choose from {', '.join(STRATEGIES)}"
+            menu = " or ".join(f"{', '.join(strategies_for(k))} ({k} datasets)" for k in _STRATEGY_KINDS)
+            message = f"unknown strategy; choose from {menu}"
         raise ConfigError(
             f"The run file {file} field {field}: {message}; fix that field.", field=field, source=str(file)
         ) from None

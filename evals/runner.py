@@ -1,11 +1,16 @@
-"""The evaluation runner: ask every metrics-QA item through the metrics agent, per variant, and score it.
+"""The evaluation runner: ask every item through the agent its dataset evaluates, per variant, and score it.
 
-For each variant (model x strategy) the runner opens one :class:`~agents.metrics.MetricsAgent` and sends the
-items concurrently (at most ``concurrency`` in flight). Each item is scored against its gold: the gold result is
-``gold_result`` or what ``gold_sql`` returns on the same warehouse (read-only runner). Each item's trace and
-scores go to ``<run_dir>/items/<variant>/<item>.json`` with a fingerprint of everything that decides the answer
-(code and prompt files, catalog, dataset, model, strategy, the item itself): a re-run reads back items whose
-fingerprint still matches and asks only the rest, so an interrupted run resumes where it stopped.
+For each variant (model x strategy) and each dataset of the strategy's kind the runner opens one agent and sends
+the items concurrently (at most ``concurrency`` in flight):
+
+- ``metrics_qa`` items go to a :class:`~agents.metrics.MetricsAgent` and are scored against their gold: the gold
+  result is ``gold_result`` or what ``gold_sql`` returns on the same warehouse (read-only runner);
+- ``planning`` requests go to :meth:`agents.planner.PlannerAgent.plan` and the task graph is scored against the
+  gold graph with TaskBench node and edge F1 (when no valid plan comes back, the model's last draft is scored).
+
+Each item's trace and scores go to ``<run_dir>/items/<variant>/<item>.json`` with a fingerprint of everything that
+decides the answer (code and prompt files, catalog, dataset, model, strategy, the item itself): a re-run reads
+back items whose fingerprint still matches and asks only the rest, so an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -16,21 +21,23 @@ import json
 import math
 import os
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import kubeai
 from agents.metrics import MetricsAgent, MetricsResult
+from agents.planner import PlannerAgent
 from evals.dataset import Dataset, load_dataset
-from evals.items import MetricsQAItem
+from evals.items import MetricsQAItem, PlanningItem
 from evals.report import total_tokens
-from evals.runfile import RunFile, Variant, load_runfile
-from evals.scorers import chart_validity, execution_match, sql_exact_match
+from evals.runfile import STRATEGIES, PlanStrategySpec, RunFile, StrategySpec, Variant, load_runfile, strategies_for
+from evals.scorers import PlanNode, chart_validity, execution_match, plan_scores, sql_exact_match
 from knowledge.catalog import demo_catalog_path, load_catalog
 from kubeai.config import ProjectConfig
-from kubeai.errors import ConfigError, KubeAIError, ModelServerUnavailableError
+from kubeai.errors import ConfigError, KubeAIError, ModelServerUnavailableError, PlanningError
 from serving.client import ModelClient
 from serving.registry import ModelRegistry
 from tools.warehouse import SQLRunner, open_runner
@@ -40,8 +47,29 @@ __all__ = ["ITEMS_DIR", "RunResult", "load_records", "run_evaluation", "run_eval
 ITEMS_DIR = "items"
 ROWS_HEAD = 10
 GOLD_MAX_ROWS = 10_000
-_CODE_DIRS = ("graphs/metrics", "evals/scorers", "tools/sql_gate")
+# The code and prompt files (folders or single files) that decide each kind's answers: part of every fingerprint.
+_CODE_PATHS: dict[str, tuple[str, ...]] = {
+    "metrics_qa": ("graphs/metrics", "evals/scorers", "tools/sql_gate"),
+    "planning": (
+        "graphs/planner",
+        "evals/scorers",
+        "agents/planner.py",
+        "tools/registry.py",
+        "tools/toolbox.py",
+        # The tools whose names, descriptions and argument schemas the planner is shown.
+        "tools/metric_tool.py",
+        "tools/doc_qa.py",
+        "tools/text_tasks.py",
+        "tools/calculator.py",
+        "tools/tables.py",
+        "tools/charts/tool.py",
+    ),
+}
+_CODE_SUFFIXES = frozenset({".py", ".yaml", ".yml", ".jinja", ".jsonl"})
 _REPO = Path(__file__).resolve().parents[1]
+
+ItemT = TypeVar("ItemT", MetricsQAItem, PlanningItem)
+Ask = Callable[[ItemT], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,7 +112,8 @@ async def run_evaluation(
         The scored records; reports are built from them by :mod:`evals.report`.
 
     Raises:
-        ConfigError: A model is not in the registry, or a dataset is not of the ``metrics_qa`` kind.
+        ConfigError: A model is not in the registry, a dataset is of a kind the runner cannot evaluate, or a
+            dataset and the strategies do not pair (a dataset no strategy evaluates, a strategy with no dataset).
         DatasetError: A dataset is malformed.
         ModelServerUnavailableError: The model server cannot be reached (finished items stay cached).
     """
@@ -99,25 +128,17 @@ async def run_evaluation(
                 field="models",
             )
     datasets = [load_dataset(path) for path in spec.datasets]
-    for dataset in datasets:
-        if dataset.manifest.kind != "metrics_qa":
-            raise ConfigError(
-                f"Dataset {dataset.manifest.name!r} is of kind {dataset.manifest.kind}; the runner evaluates "
-                "metrics_qa datasets only, so list only those in the run file.",
-                field="datasets",
-            )
+    _check_pairing(spec, datasets)
     out = run_dir or (spec.output_dir or config.resolve(Path("evals"))) / spec.name
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "runfile.json", spec.model_dump(mode="json"))
-    code = _code_hash()
     records: list[dict[str, Any]] = []
     asked = cached = 0
     for variant in spec.variants(registry.base.name):
         for dataset in datasets:
-            items = dataset.items_of(MetricsQAItem)[: spec.limit]
-            done, count = await _run_variant(
-                spec, config, variant, dataset, items=items, code=code, out=out, llm=llm, progress=progress
-            )
+            if dataset.manifest.kind != variant.kind:
+                continue
+            done, count = await _run_variant(spec, config, variant, dataset, out=out, llm=llm, progress=progress)
             records.extend(done)
             asked += count
             cached += len(done) - count
@@ -151,24 +172,93 @@ def load_records(run_dir: str | Path) -> tuple[dict[str, Any], ...]:
     return tuple(sorted(records, key=lambda r: (r["variant"], r["dataset"], r["item_id"])))
 
 
+def _check_pairing(spec: RunFile, datasets: Sequence[Dataset]) -> None:
+    """Every dataset is of a kind the runner evaluates and has a strategy of its kind; every strategy a dataset."""
+    kinds = {dataset.manifest.kind for dataset in datasets}
+    for dataset in datasets:
+        kind = dataset.manifest.kind
+        if kind not in _CODE_PATHS:
+            raise ConfigError(
+                f"Dataset {dataset.manifest.name!r} is of kind {kind}; the runner evaluates "
+                f"{' and '.join(_CODE_PATHS)} datasets only, so list only those in the run file.",
+                field="datasets",
+            )
+        if not any(STRATEGIES[s].kind == kind for s in spec.strategies):
+            raise ConfigError(
+                f"Dataset {dataset.manifest.name!r} is a {kind} dataset, but none of the run file's strategies "
+                f"({', '.join(spec.strategies)}) evaluates {kind} datasets; add one of "
+                f"{', '.join(strategies_for(kind))}, or remove the dataset.",
+                field="strategies",
+            )
+    for strategy in spec.strategies:
+        kind = STRATEGIES[strategy].kind
+        if kind not in kinds:
+            raise ConfigError(
+                f"Strategy {strategy!r} evaluates {kind} datasets and the run file lists none; remove the strategy "
+                f"or add a {kind} dataset.",
+                field="strategies",
+            )
+
+
 async def _run_variant(
     spec: RunFile,
     config: ProjectConfig,
     variant: Variant,
     dataset: Dataset,
     *,
-    items: Sequence[MetricsQAItem],
-    code: str,
     out: Path,
     llm: ModelClient | None,
     progress: bool,
 ) -> tuple[list[dict[str, Any]], int]:
+    """Run one variant over one dataset of its kind: the records in item order and how many were asked."""
+    strategy = variant.spec
+    code = _code_hash(_CODE_PATHS[dataset.manifest.kind])
+    if isinstance(strategy, PlanStrategySpec):
+        base = _variant_hash(code, variant, dataset, json.dumps(_planner_settings(config), sort_keys=True))
+        return await _run_items(
+            spec,
+            variant,
+            dataset,
+            dataset.items_of(PlanningItem)[: spec.limit],
+            base=base,
+            out=out,
+            progress=progress,
+            open_asker=lambda: _planner_asker(config, variant=variant, dataset=dataset, strategy=strategy, llm=llm),
+        )
+    catalog_path = dataset.catalog_path() or Path(config.warehouse.catalog or demo_catalog_path())
+    base = _variant_hash(
+        code, variant, dataset, _file_hash(catalog_path), json.dumps(_metrics_settings(config), sort_keys=True)
+    )
+    return await _run_items(
+        spec,
+        variant,
+        dataset,
+        dataset.items_of(MetricsQAItem)[: spec.limit],
+        base=base,
+        out=out,
+        progress=progress,
+        open_asker=lambda: _metrics_asker(
+            spec, config, variant=variant, dataset=dataset, strategy=strategy, catalog_path=catalog_path, llm=llm
+        ),
+    )
+
+
+async def _run_items(
+    spec: RunFile,
+    variant: Variant,
+    dataset: Dataset,
+    items: Sequence[ItemT],
+    *,
+    base: str,
+    out: Path,
+    progress: bool,
+    open_asker: Callable[[], AbstractAsyncContextManager[Ask[ItemT]]],
+) -> tuple[list[dict[str, Any]], int]:
+    """Read back cached items, ask the rest concurrently through one opened agent, write each record as it ends."""
     folder = out / ITEMS_DIR / variant.slug
     folder.mkdir(parents=True, exist_ok=True)
-    catalog_path = dataset.catalog_path() or Path(config.warehouse.catalog or demo_catalog_path())
-    base = _variant_hash(code, variant, dataset, catalog_path, config)
     results: dict[str, dict[str, Any]] = {}
-    todo: list[tuple[MetricsQAItem, str, Path]] = []
+    todo: list[tuple[ItemT, str, Path]] = []
     for item in items:
         fingerprint = _sha(base + item.model_dump_json())
         path = folder / _item_file(dataset.manifest.name, item.id)
@@ -177,54 +267,107 @@ async def _run_variant(
             results[item.id] = previous
         else:
             todo.append((item, fingerprint, path))
-    if todo:
-        url = _warehouse_url(spec, dataset, config, catalog_path)
-        agent_config = config.model_copy(
-            update={
-                "metrics_agent": config.metrics_agent.model_copy(
-                    update={
-                        "strategy": variant.spec.strategy,
-                        "rag": variant.spec.rag,
-                        "chain_of_thought": variant.spec.chain_of_thought,
-                        "require_approval": False,
-                    }
-                )
-            }
-        )
-        from tqdm import tqdm
+    if not todo:
+        return [results[item.id] for item in items], 0
+    from tqdm import tqdm
 
-        bar = tqdm(total=len(todo), desc=f"{variant.name} {dataset.manifest.name}", disable=not progress)
-        gold_runner = open_runner(url, base_dir=catalog_path.resolve().parent)
-        gold_lock = asyncio.Lock()
-        semaphore = asyncio.Semaphore(spec.concurrency)
-        try:
-            async with MetricsAgent.open(
-                agent_config, catalog_path=catalog_path, db_url=url, model=variant.model, llm=llm
-            ) as agent:
+    bar = tqdm(total=len(todo), desc=f"{variant.name} {dataset.manifest.name}", disable=not progress)
+    semaphore = asyncio.Semaphore(spec.concurrency)
+    try:
+        async with open_asker() as ask:
 
-                async def one(item: MetricsQAItem, fingerprint: str, path: Path) -> None:
-                    async with semaphore:
-                        record = await _evaluate(
-                            agent, item, variant, dataset, gold_runner=gold_runner, gold_lock=gold_lock, config=config
-                        )
-                    record["fingerprint"] = fingerprint
-                    _write_json(path, record)  # reports read it; a record with retry set is asked again next run
-                    results[item.id] = record
-                    bar.update(1)
+            async def one(item: ItemT, fingerprint: str, path: Path) -> None:
+                async with semaphore:
+                    record = await ask(item)
+                record["fingerprint"] = fingerprint
+                _write_json(path, record)  # reports read it; a record with retry set is asked again next run
+                results[item.id] = record
+                bar.update(1)
 
-                tasks = [asyncio.ensure_future(one(*entry)) for entry in todo]
-                try:
-                    await asyncio.gather(*tasks)
-                except BaseException:
-                    # Stop the questions still in flight before the agent closes; finished ones stay cached.
-                    for task in tasks:
-                        task.cancel()
-                    await asyncio.gather(*tasks, return_exceptions=True)
-                    raise
-        finally:
-            bar.close()
-            gold_runner.close()
+            tasks = [asyncio.ensure_future(one(*entry)) for entry in todo]
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:
+                # Stop the items still in flight before the agent closes; finished ones stay cached.
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+    finally:
+        bar.close()
     return [results[item.id] for item in items], len(todo)
+
+
+@asynccontextmanager
+async def _metrics_asker(
+    spec: RunFile,
+    config: ProjectConfig,
+    *,
+    variant: Variant,
+    dataset: Dataset,
+    strategy: StrategySpec,
+    catalog_path: Path,
+    llm: ModelClient | None,
+) -> AsyncIterator[Ask[MetricsQAItem]]:
+    """A metrics agent set as ``strategy`` wants and a read-only runner for the gold SQL, open for one variant."""
+    url = _warehouse_url(spec, dataset, config, catalog_path)
+    agent_config = config.model_copy(
+        update={
+            "metrics_agent": config.metrics_agent.model_copy(
+                update={
+                    "strategy": strategy.strategy,
+                    "rag": strategy.rag,
+                    "chain_of_thought": strategy.chain_of_thought,
+                    "require_approval": False,
+                }
+            )
+        }
+    )
+    gold_runner = open_runner(url, base_dir=catalog_path.resolve().parent)
+    gold_lock = asyncio.Lock()
+    try:
+        async with MetricsAgent.open(
+            agent_config, catalog_path=catalog_path, db_url=url, model=variant.model, llm=llm
+        ) as agent:
+
+            async def ask(item: MetricsQAItem) -> dict[str, Any]:
+                return await _evaluate(
+                    agent, item, variant, dataset, gold_runner=gold_runner, gold_lock=gold_lock, config=config
+                )
+
+            yield ask
+    finally:
+        gold_runner.close()
+
+
+@asynccontextmanager
+async def _planner_asker(
+    config: ProjectConfig, *, variant: Variant, dataset: Dataset, strategy: PlanStrategySpec, llm: ModelClient | None
+) -> AsyncIterator[Ask[PlanningItem]]:
+    """A planner with every tool (so that gold graphs using metric_query and doc_qa are reachable), plan only."""
+    async with PlannerAgent.open(config, llm=llm, model=variant.model, demos=strategy.demos) as agent:
+
+        async def ask(item: PlanningItem) -> dict[str, Any]:
+            return await _evaluate_plan(agent, item, variant, dataset)
+
+        yield ask
+
+
+def _record_head(item: MetricsQAItem | PlanningItem, variant: Variant, dataset: Dataset) -> dict[str, Any]:
+    """The fields every record starts with, whatever its kind."""
+    return {
+        "item_id": item.id,
+        "dataset": dataset.manifest.name,
+        "dataset_version": dataset.manifest.version,
+        "kind": dataset.manifest.kind,
+        "variant": variant.name,
+        "model": variant.model,
+        "strategy": variant.strategy,
+        "language": item.language,
+        "tags": list(item.tags),
+        "retry": False,
+        "error": None,
+    }
 
 
 async def _evaluate(
@@ -237,22 +380,13 @@ async def _evaluate(
     gold_lock: asyncio.Lock,
     config: ProjectConfig,
 ) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "item_id": item.id,
-        "dataset": dataset.manifest.name,
-        "dataset_version": dataset.manifest.version,
-        "variant": variant.name,
-        "model": variant.model,
-        "strategy": variant.strategy,
-        "question": item.question,
-        "language": item.language,
-        "difficulty": item.difficulty,
-        "tags": list(item.tags),
-        "expect_abstention": item.expect_abstention,
-        "gold_sql": item.gold_sql,
-        "retry": False,
-        "error": None,
-    }
+    record = _record_head(item, variant, dataset)
+    record.update(
+        question=item.question,
+        difficulty=item.difficulty,
+        expect_abstention=item.expect_abstention,
+        gold_sql=item.gold_sql,
+    )
     began = time.perf_counter()
     try:
         result = await agent.ask(item.question)
@@ -341,6 +475,135 @@ def _failed(error: str, latency: float) -> dict[str, Any]:
     }
 
 
+async def _evaluate_plan(agent: PlannerAgent, item: PlanningItem, variant: Variant, dataset: Dataset) -> dict[str, Any]:
+    record = _record_head(item, variant, dataset)
+    record.update(request=item.request, gold_tasks=[_task_json(_Task.of(task)) for task in item.tasks])
+    began = time.perf_counter()
+    try:
+        run = await agent.plan(item.request)
+    except ModelServerUnavailableError:
+        raise
+    except PlanningError as exc:
+        # No valid plan: score what the model last wrote, which is what TaskBench scores too.
+        predicted = _draft_tasks(exc.draft)
+        record.update(
+            valid_plan=False,
+            attempts=agent.context.max_plan_attempts,  # the planner gives up only once its attempts are spent
+            repairs=[],
+            demo_ids=[],
+            problems=list(exc.problems),
+            timings={},
+            tokens={},
+            error=f"{type(exc).__name__}: {exc}",
+        )
+    except KubeAIError as exc:
+        record.update(_failed_plan(f"{type(exc).__name__}: {exc}", time.perf_counter() - began))
+        record["retry"] = True  # a timeout or server hiccup is asked again on the next run
+        return record
+    else:
+        predicted = [_Task.of(task) for task in run.plan]
+        tokens = {node: dict(counts) for node, counts in run.tokens.items()}
+        record.update(
+            valid_plan=True,
+            attempts=run.attempts,
+            repairs=list(run.repairs),
+            demo_ids=list(run.demo_ids),
+            problems=[],
+            timings=dict(run.timings),
+            tokens=tokens,
+        )
+    scores = plan_scores(predicted, item.tasks)
+    exact = bool(record["valid_plan"]) and scores.node_f1 == scores.edge_f1 == 1.0
+    record.update(
+        asdict(scores),
+        gold_edges=sum(len(task.depends_on) for task in item.tasks),
+        exact_plan=exact,
+        correct=exact,
+        predicted_tasks=[_task_json(task) for task in predicted],
+        latency_s=time.perf_counter() - began,
+        total_tokens=total_tokens(record["tokens"]),
+    )
+    return record
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Task:
+    """A task as plans are scored and recorded: a planner's task, a gold task or a task of a rejected draft."""
+
+    id: str
+    tool: str | None
+    type: str
+    depends_on: tuple[str, ...] = ()
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, node: PlanNode) -> _Task:
+        return cls(
+            id=node.id,
+            tool=node.tool,
+            type=node.type,
+            depends_on=tuple(node.depends_on),
+            args=dict(getattr(node, "args", None) or {}),
+        )
+
+
+def _draft_tasks(draft: Sequence[Mapping[str, Any]]) -> list[_Task]:
+    """The tasks of a draft the planner rejected (``{"id", "tool", "args", "dep"}``, as the model wrote them).
+
+    A draft task has no type of its own; its tool stands in (scoring names a node by its tool first anyway).
+    """
+    tasks = []
+    for index, raw in enumerate(draft):
+        deps = raw.get("dep", raw.get("depends_on")) or ()
+        deps = (deps,) if isinstance(deps, str) else deps
+        tool = str(raw.get("tool") or "")
+        args = raw.get("args")
+        tasks.append(
+            _Task(
+                id=str(raw.get("id") or f"#{index + 1}"),
+                tool=tool or None,
+                type=tool or "unknown",
+                depends_on=tuple(str(d) for d in deps) if isinstance(deps, Sequence) else (),
+                args=dict(args) if isinstance(args, Mapping) else {},
+            )
+        )
+    return tasks
+
+
+def _task_json(task: _Task) -> dict[str, Any]:
+    return {
+        "id": task.id,
+        "tool": task.tool,
+        "type": task.type,
+        "depends_on": list(task.depends_on),
+        "args": dict(task.args),
+    }
+
+
+def _failed_plan(error: str, latency: float) -> dict[str, Any]:
+    return {
+        "error": error,
+        "valid_plan": False,
+        "exact_plan": False,
+        "correct": False,
+        "node_precision": 0.0,
+        "node_recall": 0.0,
+        "node_f1": 0.0,
+        "edge_precision": 0.0,
+        "edge_recall": 0.0,
+        "edge_f1": 0.0,
+        "predicted_tasks": [],
+        "attempts": 0,
+        "repairs": [],
+        "demo_ids": [],
+        "problems": [],
+        "latency_s": latency,
+        "timings": {},
+        "tokens": {},
+        "total_tokens": 0,
+    }
+
+
 async def _gold_rows(
     item: MetricsQAItem, runner: SQLRunner, lock: asyncio.Lock, config: ProjectConfig
 ) -> tuple[list[tuple[Any, ...]] | None, str | None]:
@@ -390,33 +653,39 @@ def _warehouse_url(spec: RunFile, dataset: Dataset, config: ProjectConfig, catal
     return str((catalog_path.resolve().parent / catalog.warehouse.connection).resolve())
 
 
-def _variant_hash(code: str, variant: Variant, dataset: Dataset, catalog_path: Path, config: ProjectConfig) -> str:
+def _metrics_settings(config: ProjectConfig) -> dict[str, Any]:
+    return {
+        "max_attempts": config.metrics_agent.max_attempts,
+        "retrieval_k": config.metrics_agent.retrieval_k,
+        "alpha": config.metrics_agent.alpha,
+        "max_rows": config.warehouse.max_rows,
+    }
+
+
+def _planner_settings(config: ProjectConfig) -> dict[str, Any]:
+    # The embedding model ranks the demonstrations the planner is shown.
+    return {"embeddings": [config.embeddings.provider, config.embeddings.model]}
+
+
+def _variant_hash(code: str, variant: Variant, dataset: Dataset, *settings: str) -> str:
     parts = [
         code,
         variant.model,
         variant.strategy,
         repr(variant.spec),
         _file_hash(dataset.root / dataset.manifest.items),
-        _file_hash(catalog_path),
-        json.dumps(
-            {
-                "max_attempts": config.metrics_agent.max_attempts,
-                "retrieval_k": config.metrics_agent.retrieval_k,
-                "alpha": config.metrics_agent.alpha,
-                "max_rows": config.warehouse.max_rows,
-            },
-            sort_keys=True,
-        ),
+        *settings,
     ]
     return _sha("\n".join(parts))
 
 
-def _code_hash() -> str:
-    """A hash of the package version and of the agent's code and prompt files."""
+def _code_hash(paths: Sequence[str]) -> str:
+    """A hash of the package version and of the code and prompt files under ``paths`` (folders or files)."""
     digest = hashlib.sha256(kubeai.__version__.encode())
-    for folder in _CODE_DIRS:
-        for path in sorted((_REPO / folder).rglob("*")):
-            if path.suffix in {".py", ".yaml", ".yml", ".jinja"} and path.is_file():
+    for entry in paths:
+        root = _REPO / entry
+        for path in sorted(root.rglob("*")) if root.is_dir() else [root]:
+            if path.suffix in _CODE_SUFFIXES and path.is_file():
                 digest.update(path.relative_to(_REPO).as_posix().encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()

@@ -12,7 +12,9 @@ from app.cli._context import config as load_project_config
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Evaluate the metrics agent on question sets and report accuracy.", no_args_is_help=True)
+app = typer.Typer(
+    help="Evaluate the metrics agent and the planner on datasets and report their scores.", no_args_is_help=True
+)
 
 
 @app.command("run")
@@ -64,7 +66,7 @@ def compare(
         bool, typer.Option(help="Exit with status 3 when an item right in A is wrong in B.")
     ] = False,
 ) -> None:
-    """List regressions (right in A, wrong in B), improvements, and per-variant accuracy deltas."""
+    """List regressions (right in A, wrong in B), improvements, and per-variant deltas (accuracy; node/edge F1)."""
     from evals.report import compare as compare_runs
     from evals.runner import load_records
 

@@ -23,6 +23,7 @@ from knowledge.warehouse import build_demo_warehouse
 from kubeai.config import LLMConfig, ProjectConfig
 from kubeai.errors import ConfigError, ModelServerUnavailableError, ModelTimeoutError
 from serving.client import ModelClient
+from tests.unit.evals.planner_fakes import PLAN_ITEMS, patch_planner, task, write_planning_dataset
 
 GMV_2025 = (
     "SELECT SUM(o.paid_amount) AS gmv FROM orders AS o WHERE o.status <> 'cancelled' "
@@ -126,7 +127,7 @@ def test_runfile_resolves_paths_and_names_bad_fields(tmp_path: Path) -> None:
 
 def test_bundled_run_files_load() -> None:
     root = Path(__file__).resolve().parents[3] / "evals" / "runs"
-    for name in ("demo.yaml", "smoke.yaml"):
+    for name in ("demo.yaml", "smoke.yaml", "planning.yaml"):
         spec = load_runfile(root / name)
         assert all(path.is_dir() for path in spec.datasets)
 
@@ -204,6 +205,32 @@ async def test_reports_and_compare(setup: tuple[Path, ProjectConfig]) -> None:
     assert result.improvements == ()
     assert result.deltas["smollm2-135m/prompt"]["delta"] == pytest.approx(-0.25)
     assert "regressions (right in A, wrong in B): 1" in result.text()
+
+
+async def test_each_dataset_runs_with_the_strategies_of_its_kind(
+    setup: tuple[Path, ProjectConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runfile, config = setup
+    write_planning_dataset(runfile.parent / "plans")
+    runfile.write_text("name: t\ndatasets: [ds, plans]\nstrategies: [prompt, plan]\nlimit: 2\noutput_dir: out\n")
+    patch_planner(monkeypatch, {str(item["request"]): [task("t1", "metric_query")] for item in PLAN_ITEMS})
+    client, _ = fake_client(GOOD)
+    result = await run_evaluation(runfile, config, llm=client, progress=False)
+    assert [(r["variant"], r["dataset"], r["item_id"]) for r in result.records] == [
+        ("smollm2-135m/prompt", "tiny", "q1"),
+        ("smollm2-135m/prompt", "tiny", "q2"),
+        ("smollm2-135m/plan", "plans", "p1"),
+        ("smollm2-135m/plan", "plans", "p2"),
+    ]
+    summary = write_reports(result.run_dir, load_records(result.run_dir))
+    assert summary["variants"]["smollm2-135m/prompt"]["accuracy"] == 1.0
+    assert summary["variants"]["smollm2-135m/plan"]["node_f1"] == pytest.approx(0.5 * (1 + 2 / 3))
+    lines = terminal_table(summary).splitlines()
+    assert lines[0] == "Metrics QA" and lines[1].split()[:3] == ["variant", "n", "accuracy"]
+    planning = lines.index("Planning")
+    assert lines[planning - 1] == "" and lines[planning + 1].split()[:4] == ["variant", "n", "node", "F1"]
+    report = (result.run_dir / "report.md").read_text(encoding="utf-8")
+    assert "## Metrics QA" in report and "## Planning" in report
 
 
 def test_load_records_refuses_a_folder_without_a_run(tmp_path: Path) -> None:
