@@ -3,7 +3,8 @@
 The graph sends every task of a plan at once (LangGraph fan-out with ``Send``); each task then waits on the
 :class:`TaskBoard` for exactly the tasks it depends on, so a task starts the moment its own inputs are ready
 rather than when a whole level of the graph has finished. A task whose dependency failed or was skipped is
-skipped with the reason; a tool error, an exception or a timeout fails only that task.
+skipped with the reason; a tool error, an exception or a timeout fails only that task. An unreachable model
+server stops the whole run instead: every model task would fail the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pandas as pd
 
 from graphs.planner.plan import PlannedTask
 from graphs.shared import json_value
+from kubeai.errors import KubeAIError, ModelServerUnavailableError
 from tools.registry import TaskInputs, TaskOutput, ToolRegistry
 
 __all__ = ["Outcome", "TaskBoard", "run_task"]
@@ -159,6 +161,8 @@ async def _run(
             )
         except TimeoutError:
             return _failed(task, f"timed out after {timeout_s:g} s", started, board)
+        except ModelServerUnavailableError:
+            raise  # no model task can succeed now: stop the run with that one sentence
         except Exception as exc:
             return _failed(task, _sentence(exc), started, board)
         finally:
@@ -171,8 +175,6 @@ def _failed(task: PlannedTask, error: str, started: float, board: TaskBoard) -> 
 
 
 def _sentence(exc: Exception) -> str:
-    from kubeai.errors import KubeAIError
-
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if isinstance(exc, KubeAIError) else f"{type(exc).__name__}: {text}"
 

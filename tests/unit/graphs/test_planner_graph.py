@@ -13,7 +13,7 @@ import pytest
 
 from agents.planner import PlannerAgent
 from graphs.planner import Context, DemoBank, PlannedTask
-from kubeai.errors import PlanningError
+from kubeai.errors import ModelServerUnavailableError, PlanningError
 from tests.unit.graphs.planner_support import (
     fail_with,
     models,
@@ -184,6 +184,18 @@ async def test_tool_errors_and_timeouts_fail_only_their_task() -> None:
     )
     assert run.tasks[0].status == "failed" and run.tasks[0].text == "column 'gmv' is missing"
     assert run.status == "failed"
+
+
+async def test_an_unreachable_model_server_stops_the_run_with_its_sentence() -> None:
+    async def behaviour(name: str, inputs: TaskInputs) -> TaskOutput:
+        if name == "model":
+            raise ModelServerUnavailableError("Cannot reach the model server at http://x/v1.", url="http://x/v1")
+        return await table_step(name, inputs)
+
+    plan = [task("t1", "step", {"name": "model"}), task("t2", "count_rows", {"table": "t1"}, ["t1"])]
+    client, _ = scripted()
+    with pytest.raises(ModelServerUnavailableError, match="Cannot reach the model server"):
+        await agent(client, registry(behaviour)).run("x", plan=plan)
 
 
 async def test_model_selection_filters_by_task_type_then_lets_the_model_choose() -> None:
