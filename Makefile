@@ -37,3 +37,4 @@ test: prepare
 
 bench: prepare
 	$(PY) benchmarks/serving_bench.py
+	$(PY) benchmarks/planner.py
