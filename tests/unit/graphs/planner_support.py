@@ -3,42 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import pandas as pd
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.tools import InjectedToolArg, StructuredTool
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
-from kubeai.config import LLMConfig, ModelCard, ModelRegistryConfig
+from kubeai.config import ModelCard, ModelRegistryConfig
 from kubeai.errors import ToolError
 from serving.client import ModelClient
 from serving.registry import ModelRegistry
+from tests.unit.fakes import ScriptedChat, scripted_client
 from tools.registry import TASK_ID_PATTERN, TaskInputs, TaskOutput, ToolRegistry
 
 Behaviour = Callable[[str, TaskInputs], Awaitable[TaskOutput]]
 
 
-class ScriptedChat(GenericFakeChatModel):
-    """Replays scripted replies and records the prompts and response formats it was sent."""
-
-    prompts: list[list[BaseMessage]] = Field(default_factory=list)
-    formats: list[Any] = Field(default_factory=list)
-
-    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
-        self.prompts.append(list(messages))
-        self.formats.append(kwargs.get("response_format"))
-        return super()._generate(messages, *args, **kwargs)
-
-
 def scripted(*replies: str | dict[str, Any]) -> tuple[ModelClient, ScriptedChat]:
     """A model client whose every call gets the next scripted reply."""
-    texts = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in replies]
-    chat = ScriptedChat(messages=iter(AIMessage(content=t) for t in texts), prompts=[], formats=[])
-    return ModelClient(LLMConfig(), default_model="base", chat_factory=lambda _name: chat), chat
+    return scripted_client(*replies, default_model="base")
 
 
 class _StepArgs(BaseModel):

@@ -6,14 +6,10 @@ compiler, the SQL gate, the read-only DuckDB runner, charts, answers, the SQLite
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from pydantic import Field
 
 from agents.metrics import MetricsAgent
 from graphs.metrics import Context
@@ -21,27 +17,13 @@ from knowledge.catalog import Catalog, demo_catalog_path, load_catalog
 from knowledge.warehouse import build_demo_warehouse
 from kubeai.config import LLMConfig, ProjectConfig
 from serving.client import ModelClient
+from tests.unit.fakes import ScriptedChat, scripted_client
 from tools.sql_gate import GateContext
 from tools.warehouse import open_runner
 
 
-class ScriptedChat(GenericFakeChatModel):
-    """A fake chat model that replays scripted replies and records the prompts it was sent."""
-
-    prompts: list[list[BaseMessage]] = Field(default_factory=list)
-    formats: list[Any] = Field(default_factory=list)
-
-    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
-        self.prompts.append(list(messages))
-        self.formats.append(kwargs.get("response_format"))
-        return super()._generate(messages, *args, **kwargs)
-
-
 def scripted(*replies: str | dict[str, Any]) -> tuple[ModelClient, ScriptedChat]:
-    texts = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in replies]
-    chat = ScriptedChat(messages=iter(AIMessage(content=t) for t in texts), prompts=[], formats=[])
-    client = ModelClient(LLMConfig(), default_model="fake", chat_factory=lambda _name: chat)
-    return client, chat
+    return scripted_client(*replies, default_model="fake")
 
 
 @pytest.fixture(scope="module")

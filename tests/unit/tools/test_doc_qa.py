@@ -8,9 +8,6 @@ from typing import Any
 
 import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from pydantic import Field
 
 from knowledge.demo_docs import DEMO_DOCS
 from knowledge.index import Entry, KnowledgeBase
@@ -19,19 +16,10 @@ from knowledge.stores.sqlite import SQLiteVectorStore
 from kubeai.config import LLMConfig
 from kubeai.errors import ToolError
 from serving.client import ModelClient
+from tests.unit.fakes import ScriptedChat, scripted_client
 from tools.doc_qa import PASSAGE_TOKENS, doc_qa_tool
 from tools.registry import TaskInputs, TaskOutput, ToolRegistry
 from tools.text_tasks import estimate_tokens
-
-
-class ScriptedChat(GenericFakeChatModel):
-    """A fake chat model that replays scripted replies and records the prompts it was sent."""
-
-    prompts: list[list[BaseMessage]] = Field(default_factory=list)
-
-    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
-        self.prompts.append(list(messages))
-        return super()._generate(messages, *args, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +32,7 @@ def knowledge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KnowledgeBas
 
 
 def registry(knowledge: KnowledgeBase, *replies: str, **options: Any) -> tuple[ToolRegistry, ScriptedChat]:
-    chat = ScriptedChat(messages=iter(AIMessage(content=r) for r in replies))
-    client = ModelClient(LLMConfig(), default_model="base", chat_factory=lambda _name: chat)
+    client, chat = scripted_client(*replies)
     return ToolRegistry([doc_qa_tool(client, knowledge, **options)]), chat
 
 

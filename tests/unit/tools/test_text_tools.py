@@ -6,44 +6,21 @@ real. Server failures come from an httpx mock transport behind the client's real
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 import pytest
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, BaseMessage
-from pydantic import Field
 
 from kubeai.config import LLMConfig
 from kubeai.errors import ModelServerUnavailableError, ToolError
 from serving.client import ModelClient
+from tests.unit.fakes import ScriptedChat, scripted_client
 from tools.registry import TaskInputs, TaskOutput, ToolRegistry
 from tools.text_tasks import TEXT_TOKENS, clip, estimate_tokens, text_tools
 
 
-class ScriptedChat(GenericFakeChatModel):
-    """A fake chat model that replays scripted replies and records prompts, formats and model names."""
-
-    prompts: list[list[BaseMessage]] = Field(default_factory=list)
-    formats: list[Any] = Field(default_factory=list)
-    models: list[str] = Field(default_factory=list)
-
-    def _generate(self, messages: list[BaseMessage], *args: Any, **kwargs: Any) -> Any:
-        self.prompts.append(list(messages))
-        self.formats.append(kwargs.get("response_format"))
-        return super()._generate(messages, *args, **kwargs)
-
-
 def scripted(*replies: str | dict[str, Any]) -> tuple[ToolRegistry, ScriptedChat]:
-    texts = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in replies]
-    chat = ScriptedChat(messages=iter(AIMessage(content=t) for t in texts))
-
-    def factory(name: str) -> ScriptedChat:
-        chat.models.append(name)
-        return chat
-
-    client = ModelClient(LLMConfig(), default_model="base", chat_factory=factory)
+    client, chat = scripted_client(*replies)
     return ToolRegistry(text_tools(client)), chat
 
 
