@@ -262,7 +262,10 @@ def _first_sentence(ctx: Context, name: str) -> str:
 
 
 def _plan_tokens(ctx: Context) -> int:
-    return min(ctx.llm.config.max_tokens * 2, 160 * ctx.max_tasks)
+    # About 90 tokens per task is plenty for a well-formed plan. Structured outputs on vLLM do not enforce the
+    # schema's maxItems, so a small model can list tasks until the limit: a tight limit ends that sooner and
+    # leaves the prompt (about 1,000 tokens with two demonstrations) room in a 2,048-token context.
+    return min(ctx.llm.config.max_tokens, 90 * ctx.max_tasks)
 
 
 def _clip(text: str) -> str:
