@@ -49,9 +49,11 @@ ROWS_HEAD = 10
 GOLD_MAX_ROWS = 10_000
 # The code and prompt files (folders or single files) that decide each kind's answers: part of every fingerprint.
 _CODE_PATHS: dict[str, tuple[str, ...]] = {
-    "metrics_qa": ("graphs/metrics", "evals/scorers", "tools/sql_gate"),
+    "metrics_qa": ("graphs/metrics", "graphs/shared.py", "kubeai/prompting.py", "evals/scorers", "tools/sql_gate"),
     "planning": (
         "graphs/planner",
+        "graphs/shared.py",
+        "kubeai/prompting.py",
         "evals/scorers",
         "agents/planner.py",
         "tools/registry.py",
