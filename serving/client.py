@@ -15,7 +15,7 @@ import contextlib
 import json
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -189,6 +189,41 @@ class ModelClient:
                 raw=raw,
             ) from None
         return Structured(value=value, raw=raw, model=name, usage=_usage(message), latency_s=latency)
+
+    async def structured_json(
+        self,
+        messages: Messages,
+        schema: Mapping[str, Any],
+        *,
+        name: str,
+        model: str | None = None,
+        max_tokens: int | None = None,
+    ) -> Structured[dict[str, Any]]:
+        """An answer constrained to a JSON schema given as a mapping, for schemas pydantic cannot express.
+
+        The answer is parsed as a JSON object but not validated here: the caller validates what the schema
+        could not say.
+
+        Raises:
+            ModelOutputError: The output is not a JSON object (for example it was cut off by the token limit).
+            ModelServerError: As for :meth:`complete`.
+        """
+        chosen = model or self.default_model
+        message, latency = await self._json_call(messages, chosen, name, dict(schema), max_tokens)
+        raw = _text(message)
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            raise ModelOutputError(
+                f"Model {chosen!r} returned output that is not a {name} JSON object ({_short(raw)}); retry, raise "
+                "llm.max_tokens, or simplify the schema.",
+                url=self.base_url,
+                model=chosen,
+                raw=raw,
+            )
+        return Structured(value=value, raw=raw, model=chosen, usage=_usage(message), latency_s=latency)
 
     async def choose(self, messages: Messages, choices: Sequence[str], *, model: str | None = None) -> str:
         """One of ``choices``, picked by the model under a JSON-schema enum constraint.

@@ -65,14 +65,17 @@ async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if first:
         update.update(language=language, timings={NEW_TURN: 0.0}, tokens={NEW_TURN: {}})
     try:
-        result = await ctx.llm.structured(messages, schema, model=ctx.model, max_tokens=_plan_tokens(ctx))
+        result = await ctx.llm.structured_json(
+            messages, schema, name="Plan", model=ctx.model, max_tokens=_plan_tokens(ctx)
+        )
     except ModelServerUnavailableError:
         raise
     except ModelServerError as exc:
         update["drafts"] = [*state.drafts, []]
         update["problems"] = [f"the model gave no usable plan ({exc})"]
     else:
-        draft = [task.model_dump(mode="json") for task in result.value.tasks]  # type: ignore[attr-defined]
+        tasks = result.value.get("tasks")
+        draft = [t for t in tasks if isinstance(t, dict)] if isinstance(tasks, list) else []
         update["drafts"] = [*state.drafts, draft]
         update["plan"] = draft
         update["tokens"] = {**update.get("tokens", {}), **_usage("plan", result)}

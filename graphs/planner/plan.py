@@ -9,13 +9,12 @@ exist, no cycles, references that point at dependencies.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Union
-
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from typing import Any
 
 from tools.registry import TASK_ID_PATTERN, ToolRegistry, referenced_ids
 
@@ -29,7 +28,6 @@ __all__ = [
     "validate_plan",
 ]
 
-TaskId = Annotated[str, Field(pattern=TASK_ID_PATTERN)]
 _ID = re.compile(TASK_ID_PATTERN)
 
 
@@ -97,31 +95,58 @@ class Validation:
         return not self.problems
 
 
-def plan_schema(registry: ToolRegistry, *, max_tasks: int = 8) -> type[BaseModel]:
-    """The pydantic model of a plan whose tasks may use exactly the registry's tools."""
+def plan_schema(registry: ToolRegistry, *, max_tasks: int = 8) -> dict[str, Any]:
+    """The JSON schema of a plan whose tasks may use exactly the registry's tools.
+
+    Position ``i`` of the task list holds task ``t<i>``: one variant per tool with that tool's argument schema,
+    whose table references and ``dep`` entries can only name ``t1`` .. ``t<i-1>``. Ids, their order and
+    references to earlier work are thereby fixed by the schema, so structured outputs rule out self-references,
+    forward references and unknown ids even for a small model; a tool that needs an earlier table cannot come
+    first. (``prefixItems`` with ``items: false`` also bounds the list, which ``maxItems`` alone does not on vLLM.)
+    """
+    return {
+        "title": "Plan",
+        "description": "The task list that fulfils the request.",
+        "type": "object",
+        "properties": {
+            "tasks": {
+                "type": "array",
+                "prefixItems": [_position(registry, index) for index in range(1, max_tasks + 1)],
+                "items": False,
+                "minItems": 1,
+                "maxItems": max_tasks,
+            }
+        },
+        "required": ["tasks"],
+        "additionalProperties": False,
+    }
+
+
+def _position(registry: ToolRegistry, index: int) -> dict[str, Any]:
+    earlier = [f"t{number}" for number in range(1, index)]
     variants = []
     for name in registry.names():
-        variants.append(
-            create_model(
-                f"Task_{name}",
-                __config__=ConfigDict(extra="forbid"),
-                id=(TaskId, Field(description="Task id: t1, t2, ... in order.")),
-                tool=(_const(name), ...),
-                args=(registry.args_model(name), ...),
-                dep=(list[TaskId], Field(max_length=max_tasks, description="Ids of earlier tasks this one uses.")),
-            )
+        args = copy.deepcopy(registry.args_model(name).model_json_schema())
+        references = tuple((registry.get(name).metadata or {}).get("references", ()))
+        if references and not earlier and set(references) & set(args.get("required", ())):
+            continue  # it needs an earlier task's table, and there is none yet
+        for ref in references:
+            args["properties"][ref] = {"enum": earlier, "description": "id of an earlier task whose table this uses"}
+        args["additionalProperties"] = False
+        dep: dict[str, Any] = (
+            {"type": "array", "items": {"enum": earlier}, "maxItems": len(earlier)}
+            if earlier
+            else {"type": "array", "prefixItems": [], "items": False}
         )
-    task: Any = variants[0] if len(variants) == 1 else Annotated[Union[tuple(variants)], Field(discriminator="tool")]  # noqa: UP007
-    return create_model(
-        "Plan",
-        __config__=ConfigDict(extra="forbid"),
-        __doc__="The task list that fulfils the request.",
-        tasks=(list[task], Field(min_length=1, max_length=max_tasks)),
-    )
-
-
-def _const(value: str) -> Any:
-    return Literal.__getitem__(value)
+        variants.append(
+            {
+                "type": "object",
+                "properties": {"id": {"const": f"t{index}"}, "tool": {"const": name}, "args": args, "dep": dep},
+                "required": ["id", "tool", "args", "dep"],
+                "additionalProperties": False,
+            }
+        )
+    return {"anyOf": variants}
 
 
 def validate_plan(raw: Sequence[Mapping[str, Any]], registry: ToolRegistry, *, max_tasks: int = 8) -> Validation:

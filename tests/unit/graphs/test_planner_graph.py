@@ -270,3 +270,23 @@ def test_every_bundled_demonstration_is_a_valid_plan_for_the_real_tools() -> Non
         outcome = validate_plan(list(demo.tasks), tools)
         assert outcome.ok, (demo.id, outcome.problems)
         assert not outcome.repairs, (demo.id, outcome.repairs)
+
+
+def test_the_plan_schema_fixes_ids_and_lets_tasks_name_only_earlier_tasks() -> None:
+    from graphs.planner import plan_schema
+
+    positions = plan_schema(registry(), max_tasks=3)["properties"]["tasks"]["prefixItems"]
+    assert len(positions) == 3
+    first = {v["properties"]["tool"]["const"]: v for v in positions[0]["anyOf"]}
+    assert "count_rows" not in first, "a tool that needs an earlier table cannot come first"
+    assert first["step"]["properties"]["id"] == {"const": "t1"}
+    assert first["step"]["properties"]["dep"]["items"] is False
+    third = {v["properties"]["tool"]["const"]: v for v in positions[2]["anyOf"]}
+    assert third["count_rows"]["properties"]["args"]["properties"]["table"]["enum"] == ["t1", "t2"]
+    assert third["summarize"]["properties"]["dep"]["items"] == {"enum": ["t1", "t2"]}
+
+
+async def test_a_plan_that_is_not_a_json_object_is_a_failed_attempt() -> None:
+    client, _ = scripted("[1, 2, 3]", {"tasks": [task("t1", "step", {"name": "a"})]}, ANSWER)
+    run = await agent(client).run("x")
+    assert run.attempts == 2 and run.status == "done"
