@@ -80,6 +80,9 @@ class ServingConfig(_Section):
     max_lora_rank: Literal[1, 8, 16, 32, 64, 128, 256, 320, 512] = 16
     max_loras: int = Field(default=4, ge=1)
     startup_timeout_s: float = Field(default=600.0, gt=0)
+    # Structured outputs without whitespace between JSON tokens: a small model otherwise pretty-prints (about
+    # 60 tokens a plan task) or emits runs of blank lines until the token limit.
+    compact_json: bool = True
     extra_args: tuple[str, ...] = ()
 
 

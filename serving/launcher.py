@@ -113,6 +113,8 @@ def plan_launch(
     ]
     if serving.enforce_eager:
         argv.append("--enforce-eager")
+    if serving.compact_json:
+        argv.extend(["--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}'])
     if registry.adapters:
         argv.append("--lora-modules")
         argv.extend(f"{a.name}={a.path}" for a in registry.adapters)

@@ -77,6 +77,10 @@ def test_launch_plan_serves_base_and_adapters_on_cpu(tmp_path: Path) -> None:
     assert plan.env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] == "True"
     assert plan.served == ("smollm2-135m", "a0")
     assert plan.base_url == "http://127.0.0.1:8123/v1"
+    compact = json.loads(argv[argv.index("--structured-outputs-config") + 1])
+    assert compact == {"backend": "xgrammar", "disable_any_whitespace": True}
+    loose = plan_launch(ServingConfig(device="cpu", compact_json=False), reg, tmp_path / "model", python="py")
+    assert "--structured-outputs-config" not in loose.argv
 
 
 def test_launch_plan_refuses_a_missing_adapter(tmp_path: Path) -> None:
