@@ -236,8 +236,9 @@ def _plan_table(variants: Mapping[str, Mapping[str, Any]]) -> _Table:
         header=header + _TAIL_HEADER,
         rows=rows,
         note=(
-            "Node and edge F1: TaskBench's, averaged over requests (without a valid plan, the model's last draft is "
-            "scored); valid plan: the planner's plan passed validation; exact plan: node F1 and edge F1 both 1."
+            "Node and edge F1: TaskBench's, averaged over requests (edge F1 over those whose gold graph has edges; "
+            "without a valid plan, the model's last draft is scored); valid plan: the planner's plan passed "
+            "validation; exact plan: a valid plan with node F1 and edge F1 both 1."
         ),
     )
 
