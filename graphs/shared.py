@@ -9,7 +9,9 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["NEW_TURN", "detect_language", "json_value", "merge_timings", "sum_tokens"]
+from serving.client import Structured
+
+__all__ = ["NEW_TURN", "detect_language", "json_value", "merge_timings", "node_tokens", "sum_tokens"]
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -64,3 +66,8 @@ def detect_language(text: str) -> str:
     if not letters:
         return "en"
     return "zh" if len(_CJK.findall(text)) / len(letters) >= 0.2 else "en"
+
+
+def node_tokens(node: str, result: Structured[Any]) -> dict[str, dict[str, int]]:
+    """A ``tokens`` state update: the prompt and completion tokens one model call of ``node`` spent."""
+    return {node: {"prompt": result.usage.prompt_tokens, "completion": result.usage.completion_tokens}}

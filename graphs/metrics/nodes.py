@@ -30,7 +30,7 @@ from graphs.metrics.linking import (
     mentioned_period,
 )
 from graphs.metrics.state import NEW_TURN, State
-from graphs.shared import detect_language, json_value
+from graphs.shared import detect_language, json_value, node_tokens
 from knowledge.catalog import Catalog, retrieve_catalog
 from kubeai.errors import (
     MetricQueryError,
@@ -43,7 +43,6 @@ from kubeai.errors import (
     WarehouseError,
 )
 from kubeai.prompting import load_prompt
-from serving.client import Structured
 from tools.charts import build_figure, choose_chart, figure_json
 from tools.metric_query import MetricQuery, compile_metric_query, metric_query_model
 from tools.sql_gate import check_sql
@@ -95,10 +94,6 @@ def _history(messages: Sequence[AnyMessage], limit: int = 6) -> list[dict[str, s
     return turns[-limit:]
 
 
-def _usage(node: str, result: Structured[Any]) -> dict[str, dict[str, int]]:
-    return {node: {"prompt": result.usage.prompt_tokens, "completion": result.usage.completion_tokens}}
-
-
 async def understand(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Start a turn: reset per-turn fields and rewrite a follow-up into a standalone question."""
     began = time.perf_counter()
@@ -141,7 +136,7 @@ async def understand(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             update["standalone_question"] = f"{history[-2 if len(history) > 1 else -1]['content']} {question}"
         else:
             update["standalone_question"] = result.value.standalone_question.strip()
-            tokens.update(_usage("understand", result))
+            tokens.update(node_tokens("understand", result))
     update["tokens"] = tokens
     update["timings"] = {NEW_TURN: 0.0, "understand": time.perf_counter() - began}
     return update
@@ -287,7 +282,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                 sql=compiled.sql,
                 period=[d.isoformat() for d in compiled.time_range] if compiled.time_range else None,
             )
-        update["tokens"] = _usage("generate", result)
+        update["tokens"] = node_tokens("generate", result)
     except (ModelOutputError, MetricQueryError) as exc:
         update.update(sql=None, errors=[*state.errors, str(exc)])
     except (ModelServerUnavailableError, ModelTimeoutError, ModelNotFoundError):

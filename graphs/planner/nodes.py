@@ -19,10 +19,9 @@ from graphs.planner.context import Context
 from graphs.planner.execution import run_task as execute_task
 from graphs.planner.plan import PlannedTask, plan_schema, validate_plan
 from graphs.planner.state import State
-from graphs.shared import NEW_TURN, detect_language
+from graphs.shared import NEW_TURN, detect_language, node_tokens
 from kubeai.errors import ModelServerError, ModelServerUnavailableError
 from kubeai.prompting import load_prompt
-from serving.client import Structured
 from serving.registry import RegisteredModel
 
 __all__ = ["Job", "give_up", "plan", "respond", "run_task", "select", "validate"]
@@ -37,10 +36,6 @@ class Job(BaseModel):
     task: dict[str, Any]
     request: str
     language: str
-
-
-def _usage(node: str, result: Structured[Any]) -> dict[str, dict[str, int]]:
-    return {node: {"prompt": result.usage.prompt_tokens, "completion": result.usage.completion_tokens}}
 
 
 async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -78,7 +73,7 @@ async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         draft = [t for t in tasks if isinstance(t, dict)] if isinstance(tasks, list) else []
         update["drafts"] = [*state.drafts, draft]
         update["plan"] = draft
-        update["tokens"] = {**update.get("tokens", {}), **_usage("plan", result)}
+        update["tokens"] = {**update.get("tokens", {}), **node_tokens("plan", result)}
     update["timings"] = {**update.get("timings", {}), "plan": time.perf_counter() - began}
     return update
 
@@ -186,7 +181,7 @@ async def respond(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     else:
         value = result.value
         cited = [s for s in dict.fromkeys(str(s) for s in value.sources) if s in ids]
-        update.update(answer=value.answer.strip(), cited=cited, tokens=_usage("respond", result))
+        update.update(answer=value.answer.strip(), cited=cited, tokens=node_tokens("respond", result))
     update["timings"] = {"respond": time.perf_counter() - began}
     return update
 
