@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +26,7 @@ import pandas as pd
 
 from agents.metrics import MetricsAgent, MetricsResult
 from graphs.planner import Context, DemoBank, InputState, PlannedTask, State, TaskBoard, build_graph, to_mermaid
+from graphs.planner.execution import table_json
 from knowledge.demo_docs import DEMO_DOCS
 from knowledge.index import KnowledgeBase, open_knowledge_base
 from kubeai.config import ProjectConfig
@@ -34,6 +34,7 @@ from kubeai.errors import PlanningError, ToolError
 from serving.client import ModelClient
 from serving.registry import ModelRegistry
 from tools.registry import TaskOutput
+from tools.tables import render_table
 from tools.toolbox import planner_registry
 
 __all__ = ["DOCS_COLLECTION", "PlanRun", "PlannerAgent", "TaskReport", "run"]
@@ -247,12 +248,9 @@ def _metric_tool_call(agent: MetricsAgent) -> Any:
 
 
 def _metric_output(result: MetricsResult) -> TaskOutput:
-    table = result.frame
-    preview = table.head(10).to_string(index=False) if not table.empty else "(no rows)"
-    more = f"\n({len(table)} rows)" if len(table) > 10 else ""
     return TaskOutput(
-        text=f"{result.answer}\n{preview}{more}",
-        table=table,
+        text=f"{result.answer}\n{render_table(result.frame)}",
+        table=result.frame,
         chart=result.chart,
         details={"sql": result.sql, "metrics": list(result.metrics), "dimensions": list(result.dimensions)},
     )
@@ -272,7 +270,6 @@ def _plan_run(state: State, board: TaskBoard) -> PlanRun:
     for data in state.tasks:
         task = PlannedTask.from_json(data)
         outcome = outcomes.get(task.id)
-        result = state.results.get(task.id, {})
         if outcome is None:
             reports.append(TaskReport(task=task, status="planned" if not state.execute else "skipped"))
             continue
@@ -286,7 +283,7 @@ def _plan_run(state: State, board: TaskBoard) -> PlanRun:
                 value=output.value if output is not None else None,
                 chart=output.chart if output is not None else None,
                 details=dict(output.details) if output is not None else {},
-                started_s=result.get("started_s", outcome.started_s),
+                started_s=outcome.started_s,
                 finished_s=outcome.finished_s,
             )
         )
@@ -310,15 +307,13 @@ def _plan_run(state: State, board: TaskBoard) -> PlanRun:
 
 
 def _report_json(report: TaskReport) -> dict[str, Any]:
-    table = report.table
+    table = table_json(report.table) if report.table is not None else dict.fromkeys(("columns", "rows", "row_count"))
     return {
         **report.task.to_json(),
         "status": report.status,
         "text": report.text,
         "value": report.value,
-        "columns": None if table is None else [str(c) for c in table.columns],
-        "rows": None if table is None else json.loads(table.head(200).to_json(orient="values", date_format="iso")),
-        "row_count": None if table is None else len(table),
+        **table,
         "chart": report.chart,
         "details": dict(report.details),
         "started_s": report.started_s,

@@ -22,7 +22,7 @@ from graphs.shared import json_value
 from kubeai.errors import KubeAIError, ModelServerUnavailableError
 from tools.registry import TaskInputs, TaskOutput, ToolRegistry
 
-__all__ = ["Outcome", "TaskBoard", "run_task"]
+__all__ = ["Outcome", "TaskBoard", "run_task", "table_json"]
 
 Status = Literal["ok", "failed", "skipped"]
 TABLE_ROWS_IN_STATE = 200
@@ -62,7 +62,7 @@ class Outcome:
             "value": output.value if output is not None else None,
             "chart": output.chart if output is not None else None,
             "details": dict(output.details) if output is not None else {},
-            "table": None if table is None else _table_json(table),
+            "table": None if table is None else table_json(table),
             "started_s": self.started_s,
             "finished_s": self.finished_s,
         }
@@ -179,7 +179,8 @@ def _sentence(exc: Exception) -> str:
     return text if isinstance(exc, KubeAIError) else f"{type(exc).__name__}: {text}"
 
 
-def _table_json(table: pd.DataFrame) -> dict[str, Any]:
+def table_json(table: pd.DataFrame) -> dict[str, Any]:
+    """A table as JSON: its columns, its first rows (JSON-friendly cells) and how many rows it has in all."""
     head = table.head(TABLE_ROWS_IN_STATE)
     rows = [[json_value(v) for v in row] for row in head.itertuples(index=False, name=None)]
     return {"columns": [str(c) for c in table.columns], "rows": rows, "row_count": len(table)}
