@@ -16,11 +16,24 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+class _QueriesOnly:
+    """Embeds documents as queries too: e5 with the same prefix on both sides."""
+
+    def __init__(self, embeddings: Any) -> None:
+        self._embeddings = embeddings
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [self._embeddings.embed_query(text) for text in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return list(self._embeddings.embed_query(text))
 
 
 @dataclass(frozen=True)
@@ -35,41 +48,26 @@ def main() -> None:
     from evals.dataset import load_dataset
     from evals.items import PlanningItem
     from evals.scorers.plan import plan_scores
-    from graphs.planner import Demo, DemoBank
+    from graphs.planner import DemoBank
     from knowledge.embeddings import E5Embeddings
 
     began = time.perf_counter()
     items = load_dataset(ROOT / "evals" / "datasets" / "planning").items_of(PlanningItem)
-    bank = DemoBank.bundled()
     embeddings = E5Embeddings()
-    as_passages = embeddings.embed_documents([d.request for d in bank.demos])
-    as_queries = [embeddings.embed_query(d.request) for d in bank.demos]
-    queries = {item.id: embeddings.embed_query(item.request) for item in items}
-
-    def cosine(a: Sequence[float], b: Sequence[float]) -> float:
-        return sum(x * y for x, y in zip(a, b, strict=True))  # e5 vectors are normalized
-
-    def bigrams(text: str) -> set[str]:
-        flat = "".join(text.lower().split())
-        return {flat[i : i + 2] for i in range(len(flat) - 1)}
-
-    rankings: dict[str, Callable[[PlanningItem, Demo, int], float]] = {
-        "e5, demos as passages (the planner's)": lambda item, demo, i: cosine(queries[item.id], as_passages[i]),
-        "e5, demos as queries": lambda item, demo, i: cosine(queries[item.id], as_queries[i]),
-        "character bigrams": lambda item, demo, i: (
-            len(bigrams(item.request) & bigrams(demo.request)) / len(bigrams(item.request) | bigrams(demo.request))
-        ),
+    bank = DemoBank.bundled(embeddings=embeddings)
+    tools = frozenset(tool for demo in bank.demos for tool in demo.tools)
+    symmetric = DemoBank(bank.demos, embeddings=_QueriesOnly(embeddings))
+    rankings: dict[str, DemoBank] = {
+        "e5, demos as passages (the planner's)": bank,
+        "e5, demos as queries": symmetric,
+        "character bigrams": DemoBank(bank.demos),
     }
     print(f"{len(items)} requests, {len(bank.demos)} demonstrations; score of copying the top demonstration's graph")
     print(f"{'ranking':40} {'node F1':>8} {'edge F1':>8} {'exact':>6}")
-    for name, score in rankings.items():
+    for name, ranking in rankings.items():
         node_f1, edge_f1, exact = [], [], 0
         for item in items:
-            ranked = sorted(
-                range(len(bank.demos)),
-                key=lambda i: (bank.demos[i].language != item.language, -score(item, bank.demos[i], i)),
-            )
-            top = bank.demos[ranked[0]]
+            top = ranking.nearest(item.request, 1, tools=tools, language=item.language)[0]
             plan = [
                 _Node(id=str(t["id"]), type=str(t["tool"]), tool=str(t["tool"]), depends_on=tuple(t.get("dep", ())))
                 for t in top.tasks
