@@ -28,11 +28,11 @@ import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import pandas as pd
 from langchain_core.tools import BaseTool
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from kubeai.errors import ToolError
 
@@ -40,6 +40,7 @@ __all__ = [
     "RESOURCE",
     "TASK_ID_PATTERN",
     "TASK_TYPES",
+    "TableRef",
     "TaskInputs",
     "TaskOutput",
     "ToolRegistry",
@@ -61,6 +62,9 @@ TASK_TYPES = (
 
 TASK_ID_PATTERN = r"^t[0-9]{1,2}$"
 """Task ids are ``t1`` .. ``t99``."""
+
+TableRef = Annotated[str, Field(pattern=TASK_ID_PATTERN, description="id of an earlier task whose table this uses")]
+"""An argument naming an earlier task whose table the tool uses (declare it in ``metadata["references"]``)."""
 
 RESOURCE = re.compile(r"<resource>-(t[0-9]{1,2})")
 """HuggingGPT's placeholder for an earlier task's result inside a string argument."""

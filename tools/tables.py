@@ -22,7 +22,7 @@ from langchain_core.tools import InjectedToolArg, StructuredTool
 from pydantic import BaseModel, ConfigDict, Field
 
 from kubeai.errors import ToolError
-from tools.registry import TASK_ID_PATTERN, TaskInputs, TaskOutput
+from tools.registry import TableRef, TaskInputs, TaskOutput
 
 __all__ = [
     "MAX_PIVOT_COLUMNS",
@@ -48,7 +48,7 @@ MAX_PIVOT_COLUMNS: Final = 200
 SHOWN_ROWS: Final = 10
 """Rows shown in a result's text rendering."""
 
-Ref = Annotated[str, Field(pattern=TASK_ID_PATTERN, description="id of an earlier task whose table this uses")]
+Ref = TableRef
 """A typed reference to an earlier task's table."""
 
 _Column = Annotated[str, Field(min_length=1, max_length=64)]

@@ -131,7 +131,7 @@ def _position(registry: ToolRegistry, index: int) -> dict[str, Any]:
         if references and not earlier and set(references) & set(args.get("required", ())):
             continue  # it needs an earlier task's table, and there is none yet
         for ref in references:
-            args["properties"][ref] = {"enum": earlier, "description": "id of an earlier task whose table this uses"}
+            args["properties"][ref] = {"enum": earlier, "description": args["properties"][ref].get("description", "")}
         args["additionalProperties"] = False
         dep: dict[str, Any] = (
             {"type": "array", "items": {"enum": earlier}, "maxItems": len(earlier)}

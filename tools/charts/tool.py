@@ -21,7 +21,7 @@ from kubeai.errors import ChartError, ToolError
 from tools.charts.export import figure_json
 from tools.charts.figure import build_figure
 from tools.charts.spec import ChartSpec, choose_chart
-from tools.registry import TASK_ID_PATTERN, TaskInputs, TaskOutput
+from tools.registry import TableRef, TaskInputs, TaskOutput
 
 __all__ = ["chart_tool"]
 
@@ -48,7 +48,7 @@ _SENTENCES = {
 class _ChartArgs(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
-    table: str = Field(pattern=TASK_ID_PATTERN, description="id of an earlier task whose table this uses")
+    table: TableRef
     kind: Literal["auto", "bar", "line"] = Field(default="auto", description="auto picks from the data")
     title: str = Field(default="", max_length=120, description="chart title")
     inputs: Annotated[SkipValidation[TaskInputs], InjectedToolArg] = Field(default_factory=TaskInputs)
