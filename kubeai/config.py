@@ -57,6 +57,9 @@ class LLMConfig(_Section):
     max_retries: int = Field(default=2, ge=0, le=10)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(default=512, gt=0)
+    # The served model's context length when the server does not report one (vLLM reports its max_model_len;
+    # another OpenAI-compatible server may not). Prompts are fitted into it, so too small only trims knowledge.
+    context_length: int = Field(default=2048, ge=256)
 
     @field_validator("base_url")
     @classmethod
@@ -73,7 +76,9 @@ class ServingConfig(_Section):
     port: int = Field(default=8000, ge=1, le=65535)
     device: Literal["auto", "cpu", "gpu"] = "auto"
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = "bfloat16"
-    max_model_len: int = Field(default=2048, ge=256)
+    # "auto": the model's own limit (config.json max_position_embeddings), capped so the configured KV cache holds
+    # several sequences of that length at once; an integer is used as given.
+    max_model_len: Annotated[int, Field(ge=256)] | Literal["auto"] = "auto"
     enforce_eager: bool = True
     cpu_kv_cache_gib: int = Field(default=1, ge=1)
     # vLLM accepts only these ranks.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import json
 import os
 import signal
 import socket
@@ -21,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 import httpx
 
@@ -29,9 +30,23 @@ from kubeai.config import ServingConfig
 from kubeai.errors import ServingError
 from serving.registry import ModelRegistry
 
-__all__ = ["LaunchPlan", "VLLMServer", "free_port", "plan_launch", "resolve_device"]
+__all__ = [
+    "MIN_CONCURRENT_SEQUENCES",
+    "LaunchPlan",
+    "VLLMServer",
+    "free_port",
+    "plan_launch",
+    "resolve_device",
+    "resolve_max_model_len",
+]
 
 Device = Literal["cpu", "gpu"]
+
+MIN_CONCURRENT_SEQUENCES = 4
+"""An ``auto`` context length leaves KV cache room for at least this many full-length sequences at once."""
+
+_DTYPE_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4}
+_GIB = 1024**3
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +59,7 @@ class LaunchPlan:
     port: int
     device: Device
     served: tuple[str, ...]
+    max_model_len: int
     startup_timeout_s: float = 600.0
 
     @property
@@ -71,6 +87,49 @@ def resolve_device(requested: Literal["auto", "cpu", "gpu"]) -> Device:
     return requested
 
 
+def resolve_max_model_len(serving: ServingConfig, model_dir: Path, *, device: Device) -> int:
+    """The context length to serve: ``serving.max_model_len`` when it is a number, else what fits.
+
+    ``auto`` is the model's own limit (``max_position_embeddings`` in ``config.json``), capped on CPU so the KV cache
+    of ``serving.cpu_kv_cache_gib`` holds :data:`MIN_CONCURRENT_SEQUENCES` sequences of that length at once, and
+    rounded down to a multiple of 256. A KV cache token costs 2 (K and V) x layers x KV heads x head size x the
+    dtype's bytes. On a GPU vLLM sizes its cache from the free memory and checks the length itself.
+
+    Raises:
+        ServingError: ``config.json`` is unreadable or lacks the fields needed, or the KV cache is too small for
+            even 256 tokens per sequence.
+    """
+    if serving.max_model_len != "auto":
+        return serving.max_model_len
+    config_file = model_dir / "config.json"
+    try:
+        config: dict[str, Any] = json.loads(config_file.read_text(encoding="utf-8"))
+        config = config.get("text_config", config)  # multimodal models nest the language model's settings
+        limit = int(config["max_position_embeddings"])
+        if device == "gpu":
+            return limit
+        layers = int(config["num_hidden_layers"])
+        heads = int(config["num_attention_heads"])
+        kv_heads = int(config.get("num_key_value_heads") or heads)
+        head_dim = int(config.get("head_dim") or int(config["hidden_size"]) // heads)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ServingError(
+            f"serving.max_model_len is 'auto' but {config_file} does not say the model's context length and "
+            f"attention shape ({exc!r}); set serving.max_model_len to a number."
+        ) from None
+    dtype_bytes = _DTYPE_BYTES.get(serving.dtype) or _DTYPE_BYTES.get(str(config.get("dtype")), 2)
+    per_token = 2 * layers * kv_heads * head_dim * dtype_bytes
+    cache_tokens = serving.cpu_kv_cache_gib * _GIB // per_token
+    fitted = min(limit, cache_tokens // MIN_CONCURRENT_SEQUENCES) // 256 * 256
+    if fitted < 256:
+        raise ServingError(
+            f"A {serving.cpu_kv_cache_gib} GiB KV cache holds {cache_tokens} tokens of this model "
+            f"({per_token} bytes each), too few for {MIN_CONCURRENT_SEQUENCES} sequences; raise "
+            "serving.cpu_kv_cache_gib or set serving.max_model_len."
+        )
+    return fitted
+
+
 def plan_launch(
     serving: ServingConfig,
     registry: ModelRegistry,
@@ -83,6 +142,7 @@ def plan_launch(
     device = resolve_device(serving.device)
     registry.check_adapters(max_lora_rank=serving.max_lora_rank)
     chosen_port = serving.port if port is None else port
+    max_model_len = resolve_max_model_len(serving, model_dir, device=device)
     argv = [
         python,
         "-m",
@@ -98,7 +158,7 @@ def plan_launch(
         "--dtype",
         serving.dtype,
         "--max-model-len",
-        str(serving.max_model_len),
+        str(max_model_len),
         "--enable-lora",
         "--max-lora-rank",
         str(serving.max_lora_rank),
@@ -137,6 +197,7 @@ def plan_launch(
         port=chosen_port,
         device=device,
         served=tuple(m.name for m in registry),
+        max_model_len=max_model_len,
         startup_timeout_s=serving.startup_timeout_s,
     )
 

@@ -56,7 +56,7 @@ def serve(
     """Start vLLM with the base model and every registered adapter; stop it with Ctrl-C."""
     cfg = load(ctx)
     server, plan = runtime.server_for(cfg, port=port, progress=typer.echo)
-    typer.echo(f"starting vLLM ({plan.device}); log: {server.log_path}")
+    typer.echo(f"starting vLLM ({plan.device}, context {plan.max_model_len} tokens); log: {server.log_path}")
     with _stop_on_sigterm():
         try:
             server.start()

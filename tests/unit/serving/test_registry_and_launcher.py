@@ -5,7 +5,7 @@ import pytest
 
 from kubeai.config import AdapterSpec, ModelCard, ModelRegistryConfig, ServingConfig
 from kubeai.errors import ModelNotFoundError, ServingError
-from serving.launcher import plan_launch
+from serving.launcher import plan_launch, resolve_max_model_len
 from serving.registry import ModelRegistry, read_adapter_rank
 
 
@@ -13,6 +13,23 @@ def adapter_dir(tmp_path: Path, name: str, rank: int = 8, peft_type: str = "LORA
     path = tmp_path / name
     path.mkdir()
     (path / "adapter_config.json").write_text(json.dumps({"r": rank, "peft_type": peft_type}))
+    return path
+
+
+SMOLLM2_SHAPE = {
+    "max_position_embeddings": 8192,
+    "num_hidden_layers": 30,
+    "num_attention_heads": 9,
+    "num_key_value_heads": 3,
+    "hidden_size": 576,
+    "dtype": "bfloat16",
+}
+
+
+def model_dir(tmp_path: Path, **config: object) -> Path:
+    path = tmp_path / "model"
+    path.mkdir(exist_ok=True)
+    (path / "config.json").write_text(json.dumps({**SMOLLM2_SHAPE, **config}))
     return path
 
 
@@ -64,7 +81,8 @@ def test_adapter_checks(tmp_path: Path) -> None:
 
 def test_launch_plan_serves_base_and_adapters_on_cpu(tmp_path: Path) -> None:
     reg = registry(tmp_path, 8)
-    plan = plan_launch(ServingConfig(port=8123, device="cpu", cpu_kv_cache_gib=2), reg, tmp_path / "model", python="py")
+    serving = ServingConfig(port=8123, device="cpu", cpu_kv_cache_gib=2)
+    plan = plan_launch(serving, reg, model_dir(tmp_path), python="py")
     argv = list(plan.argv)
     assert argv[:3] == ["py", "-m", "vllm.entrypoints.openai.api_server"]
     assert argv[argv.index("--served-model-name") + 1] == "smollm2-135m"
@@ -77,9 +95,10 @@ def test_launch_plan_serves_base_and_adapters_on_cpu(tmp_path: Path) -> None:
     assert plan.env["VLLM_ALLOW_RUNTIME_LORA_UPDATING"] == "True"
     assert plan.served == ("smollm2-135m", "a0")
     assert plan.base_url == "http://127.0.0.1:8123/v1"
+    assert plan.max_model_len == 8192 and argv[argv.index("--max-model-len") + 1] == "8192"
     compact = json.loads(argv[argv.index("--structured-outputs-config") + 1])
     assert compact == {"backend": "xgrammar", "disable_any_whitespace": True}
-    loose = plan_launch(ServingConfig(device="cpu", compact_json=False), reg, tmp_path / "model", python="py")
+    loose = plan_launch(ServingConfig(device="cpu", compact_json=False), reg, model_dir(tmp_path), python="py")
     assert "--structured-outputs-config" not in loose.argv
 
 
@@ -93,3 +112,30 @@ def test_launch_plan_refuses_a_missing_adapter(tmp_path: Path) -> None:
 def test_gpu_device_without_vllm_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ServingError, match="pip install vllm"):
         plan_launch(ServingConfig(device="gpu"), registry(tmp_path), tmp_path)
+
+
+def test_auto_context_length_is_the_models_limit_when_the_kv_cache_holds_it(tmp_path: Path) -> None:
+    # SmolLM2-135M: 2 x 30 layers x 3 KV heads x 64 dims x 2 bytes = 23,040 bytes a token; 1 GiB holds 46,603.
+    assert resolve_max_model_len(ServingConfig(), model_dir(tmp_path), device="cpu") == 8192
+
+
+def test_auto_context_length_is_capped_by_the_kv_cache(tmp_path: Path) -> None:
+    # A 128k-context model of the same shape: 46,603 tokens / 4 sequences = 11,650, rounded down to 11,520.
+    path = model_dir(tmp_path, max_position_embeddings=131072)
+    assert resolve_max_model_len(ServingConfig(), path, device="cpu") == 11520
+    assert resolve_max_model_len(ServingConfig(cpu_kv_cache_gib=4), path, device="cpu") == 46592
+    assert resolve_max_model_len(ServingConfig(dtype="float32"), path, device="cpu") == 5632
+    assert resolve_max_model_len(ServingConfig(), path, device="gpu") == 131072  # vLLM sizes a GPU cache itself
+
+
+def test_an_explicit_context_length_wins(tmp_path: Path) -> None:
+    assert resolve_max_model_len(ServingConfig(max_model_len=2048), tmp_path, device="cpu") == 2048
+    assert ServingConfig.model_validate({"max_model_len": "auto"}).max_model_len == "auto"
+
+
+def test_auto_context_length_needs_the_models_config(tmp_path: Path) -> None:
+    with pytest.raises(ServingError, match=r"set serving\.max_model_len to a number"):
+        resolve_max_model_len(ServingConfig(), tmp_path, device="cpu")
+    huge = model_dir(tmp_path, num_hidden_layers=30_000)
+    with pytest.raises(ServingError, match=r"raise serving\.cpu_kv_cache_gib"):
+        resolve_max_model_len(ServingConfig(), huge, device="cpu")
