@@ -50,7 +50,7 @@ CASES = [
         "gmv_by_month_last_12_months",
         {"metrics": ["gmv"], "dimensions": ["order_date"], "time_grain": "month", "time_range": "last_12_months"},
         """SELECT CAST(DATE_TRUNC('month', order_date) AS DATE) AS order_date_month, SUM(paid_amount) AS gmv
-           FROM orders WHERE status <> 'cancelled' AND order_date BETWEEN DATE '2024-12-01' AND DATE '2025-11-30'
+           FROM orders WHERE status <> 'cancelled' AND order_date BETWEEN DATE '2025-01-01' AND DATE '2025-12-31'
            GROUP BY 1 ORDER BY 1""",
         ordered=True,
     ),

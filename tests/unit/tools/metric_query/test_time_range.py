@@ -8,7 +8,7 @@ import pytest
 
 from tools.metric_query import DateRange, resolve_time_range
 from tools.metric_query.query import RELATIVE_PERIODS
-from tools.metric_query.time_range import add_months, previous_range
+from tools.metric_query.time_range import STANDARD_PERIODS, PeriodWindow, add_months, previous_range, resolve_period
 
 D = date
 
@@ -27,7 +27,7 @@ YEAR_END = {
     "last_7_days": (D(2025, 12, 25), D(2026, 1, 1)),
     "last_30_days": (D(2025, 12, 2), D(2026, 1, 1)),
     "last_90_days": (D(2025, 10, 3), D(2026, 1, 1)),
-    "last_12_months": (D(2024, 12, 1), D(2025, 12, 1)),
+    "last_12_months": (D(2025, 1, 1), D(2026, 1, 1)),
     "all_time": None,
 }
 
@@ -46,7 +46,7 @@ YEAR_START = {
     "last_7_days": (D(2023, 12, 26), D(2024, 1, 2)),
     "last_30_days": (D(2023, 12, 3), D(2024, 1, 2)),
     "last_90_days": (D(2023, 10, 4), D(2024, 1, 2)),
-    "last_12_months": (D(2023, 1, 1), D(2024, 1, 1)),
+    "last_12_months": (D(2023, 2, 1), D(2024, 1, 2)),
     "all_time": None,
 }
 
@@ -58,7 +58,7 @@ LEAP_SUNDAY = {
     "this_quarter": (D(2024, 1, 1), D(2024, 4, 1)),
     "last_quarter": (D(2023, 10, 1), D(2024, 1, 1)),
     "last_30_days": (D(2024, 3, 2), D(2024, 4, 1)),
-    "last_12_months": (D(2023, 3, 1), D(2024, 3, 1)),
+    "last_12_months": (D(2023, 4, 1), D(2024, 4, 1)),
 }
 
 
@@ -137,3 +137,106 @@ def test_add_months_clamps_to_the_month_end() -> None:
 )
 def test_previous_range(current: tuple[date, date], comparison: str, expected: tuple[date, date]) -> None:
     assert previous_range(*current, comparison) == expected  # type: ignore[arg-type]
+
+
+def test_standard_periods_are_windows_and_all_time() -> None:
+    assert set(STANDARD_PERIODS) | {"all_time"} == set(RELATIVE_PERIODS)
+
+
+def test_last_12_months_ends_with_the_reference_month_to_date() -> None:
+    assert resolve_time_range("last_12_months", D(2025, 12, 15)) == (D(2025, 1, 1), D(2025, 12, 16))
+
+
+def _window(unit: str, count: int = 1, offset: int = 0, index: int | None = None) -> PeriodWindow:
+    return PeriodWindow(unit=unit, count=count, offset=offset, index=index)
+
+
+@pytest.mark.parametrize(
+    ("window", "ref", "expected"),
+    [
+        # windows ending with the current unit are to date
+        (_window("month", count=6), D(2025, 12, 15), (D(2025, 7, 1), D(2025, 12, 16))),
+        (_window("month", count=3, offset=-1), D(2025, 12, 15), (D(2025, 9, 1), D(2025, 12, 1))),
+        (_window("week", count=4, offset=-1), D(2025, 12, 31), (D(2025, 12, 1), D(2025, 12, 29))),
+        (_window("day", offset=-2), D(2025, 3, 1), (D(2025, 2, 27), D(2025, 2, 28))),
+        # halves
+        (_window("half"), D(2025, 12, 31), (D(2025, 7, 1), D(2026, 1, 1))),
+        (_window("half", offset=-1), D(2025, 5, 10), (D(2024, 7, 1), D(2025, 1, 1))),
+        (_window("half", index=1), D(2025, 12, 31), (D(2025, 1, 1), D(2025, 7, 1))),
+        (_window("half", index=2), D(2025, 9, 30), (D(2025, 7, 1), D(2025, 10, 1))),  # H2 to date
+        (_window("quarter", index=2), D(2025, 12, 31), (D(2025, 4, 1), D(2025, 7, 1))),
+        (_window("month", index=3), D(2025, 12, 31), (D(2025, 3, 1), D(2025, 4, 1))),
+        (_window("year", count=2, offset=-1), D(2025, 6, 30), (D(2023, 1, 1), D(2025, 1, 1))),
+        # a unit of this year that has not begun yet: an empty range
+        (_window("quarter", index=4), D(2025, 5, 10), (D(2025, 10, 1), D(2025, 10, 1))),
+    ],
+)
+def test_period_windows(window: PeriodWindow, ref: date, expected: tuple[date, date]) -> None:
+    assert resolve_period(window, ref) == expected
+
+
+def test_weeks_can_start_on_sunday() -> None:
+    # 2025-12-31 is a Wednesday; its Sunday-started week began on 2025-12-28.
+    assert resolve_period(_window("week"), D(2025, 12, 31), week_start="sunday") == (D(2025, 12, 28), D(2026, 1, 1))
+    assert resolve_period(_window("week", offset=-1), D(2025, 12, 28), week_start="sunday") == (
+        D(2025, 12, 21),
+        D(2025, 12, 28),
+    )
+
+
+@pytest.mark.parametrize(
+    ("window", "ref", "expected"),
+    [
+        # a fiscal year starting in April: FY2025 runs 2025-04-01..2026-03-31
+        (_window("year"), D(2025, 12, 31), (D(2025, 4, 1), D(2026, 1, 1))),
+        (_window("year", offset=-1), D(2025, 12, 31), (D(2024, 4, 1), D(2025, 4, 1))),
+        (_window("year"), D(2026, 2, 10), (D(2025, 4, 1), D(2026, 2, 11))),
+        (_window("quarter"), D(2025, 12, 31), (D(2025, 10, 1), D(2026, 1, 1))),
+        (_window("quarter", index=1), D(2026, 2, 10), (D(2025, 4, 1), D(2025, 7, 1))),
+        (_window("half", index=2), D(2026, 2, 10), (D(2025, 10, 1), D(2026, 2, 11))),
+        (_window("half", offset=-1), D(2025, 12, 31), (D(2025, 4, 1), D(2025, 10, 1))),
+        (_window("month", offset=-1), D(2025, 12, 31), (D(2025, 11, 1), D(2025, 12, 1))),  # months are calendar
+    ],
+)
+def test_quarters_halves_and_years_follow_the_fiscal_year(
+    window: PeriodWindow, ref: date, expected: tuple[date, date]
+) -> None:
+    assert resolve_period(window, ref, fiscal_year_start_month=4) == expected
+
+
+def test_fiscal_quarters_may_straddle_calendar_quarters() -> None:
+    # fiscal year starting in February: quarters are Feb-Apr, May-Jul, Aug-Oct, Nov-Jan
+    assert resolve_period(_window("quarter"), D(2026, 1, 15), fiscal_year_start_month=2) == (
+        D(2025, 11, 1),
+        D(2026, 1, 16),
+    )
+    assert resolve_period(_window("year", offset=-1), D(2026, 1, 15), fiscal_year_start_month=2) == (
+        D(2024, 2, 1),
+        D(2025, 2, 1),
+    )
+
+
+def test_catalog_periods_take_precedence_over_standard_names() -> None:
+    periods = {"last_6_months": _window("month", count=6), "this_month": _window("month", offset=-1)}
+    ref = D(2025, 12, 31)
+    assert resolve_time_range("last_6_months", ref, periods=periods) == (D(2025, 7, 1), D(2026, 1, 1))
+    assert resolve_time_range("this_month", ref, periods=periods) == (D(2025, 11, 1), D(2025, 12, 1))
+    assert resolve_time_range("last_month", ref, periods=periods) == (D(2025, 11, 1), D(2025, 12, 1))
+    assert resolve_time_range("all_time", ref, periods=periods) is None
+
+
+@pytest.mark.parametrize(
+    ("window", "settings", "message"),
+    [
+        (_window("fortnight"), {}, "unknown period unit"),
+        (_window("month", offset=1), {}, "never reach the future"),
+        (_window("month", count=0), {}, "at least 1"),
+        (_window("week", index=2), {}, "needs unit month"),
+        (_window("quarter", index=5), {}, "is not a quarter"),
+        (_window("month"), {"week_start": "friday"}, "unknown week start"),
+        (_window("month"), {"fiscal_year_start_month": 13}, "not a month number"),
+    ],
+)
+def test_bad_period_definitions_are_rejected(window: PeriodWindow, settings: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        resolve_period(window, D(2025, 12, 31), **settings)  # type: ignore[arg-type]
