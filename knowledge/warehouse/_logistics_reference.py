@@ -107,12 +107,12 @@ INDUSTRIES: Final = (
 )
 
 # (code, Chinese name, share 2024, share 2025, promised days same region, promised days other regions,
-#  base fee CNY, fee per extra kg CNY, base on-time probability)
+#  base fee CNY, fee per extra kg CNY, base on-time probability, cost factor)
 SERVICE_LEVELS: Final = (
-    ("same_day", "当日达", 0.06, 0.09, 0, 0, 22.0, 4.0, 0.90),
-    ("express", "次日达", 0.30, 0.34, 1, 2, 14.0, 3.0, 0.94),
-    ("standard", "标准快递", 0.50, 0.45, 2, 3, 8.0, 1.5, 0.91),
-    ("economy", "经济快递", 0.14, 0.12, 3, 5, 5.0, 0.8, 0.86),
+    ("same_day", "当日达", 0.06, 0.09, 0, 0, 22.0, 4.0, 0.90, 1.45),
+    ("express", "次日达", 0.30, 0.34, 1, 2, 12.0, 2.6, 0.94, 1.15),
+    ("standard", "标准快递", 0.50, 0.45, 2, 3, 9.0, 1.6, 0.91, 0.90),
+    ("economy", "经济快递", 0.14, 0.12, 3, 5, 6.5, 1.0, 0.86, 0.70),
 )
 
 LANE_TYPES: Final = ("intra_city", "intra_region", "inter_region")

@@ -415,9 +415,10 @@ def _fees(
     lane_fee = np.array([0.85, 1.0, 1.3])[lane]
     price = np.array([s[4] for s in ref.SEGMENTS])[segment]
     fee = (first_kg + per_kg * np.maximum(weight - 1.0, 0.0)) * lane_fee * price * rng.uniform(0.95, 1.05, n)
-    haul = np.array([0.9, 2.4, 4.2])[lane] + np.array([0.08, 0.3, 0.55])[lane] * weight
-    last_mile = np.where(method == 2, 0.8, 2.6) + 1.1 * busy  # overtime in peak weeks and over the festival
-    cost = (haul + last_mile + 3.5 * (service == 0)) * rng.uniform(0.9, 1.1, n)
+    haul = np.array([1.5, 3.6, 6.2])[lane] + np.array([0.15, 0.45, 0.8])[lane] * weight
+    last_mile = np.where(method == 2, 1.2, 3.6) + 1.4 * busy  # overtime in peak weeks and over the festival
+    service_cost = np.array([s[9] for s in ref.SERVICE_LEVELS])[service]
+    cost = (haul + last_mile) * service_cost * rng.uniform(0.9, 1.1, n)
     return np.round(fee * 100).astype(np.int64), np.round(cost * 100).astype(np.int64)
 
 
@@ -433,20 +434,24 @@ def _assign_couriers_and_vehicles(
     handed = ((status == 0) & (ship["method_code"] != 2)) | (status == 2)
     courier = np.full(n, _NONE, dtype=np.int64)
     vehicle = np.full(n, _NONE, dtype=np.int64)
-    heavy = ship["weight_kg"] > 25.0
+    # The vehicle fits the parcel: tricycles and vans for small parcels, trucks for heavy freight; a hub without
+    # the wanted kind sends a van (every hub has one).
+    weight = ship["weight_kg"]
+    small = np.where(rng.random(n) < 0.75, 0, 1)
+    wanted = np.select([weight <= 8.0, weight <= 40.0, weight <= 120.0], [small, 1, 2], default=3)
     for hub in range(1, len(ref.HUBS) + 1):
         rows = np.flatnonzero(handed & (ship["dest_hub_id"] == hub))
         members = np.flatnonzero(couriers["hub_id"] == hub)
         members = members[np.argsort(couriers["hire_day"][members], kind="stable")]
         hired = np.searchsorted(couriers["hire_day"][members], ship["day"][rows], side="right")
         courier[rows] = couriers["courier_id"][members[(rng.random(len(rows)) * hired).astype(np.int64)]]
-        small = np.flatnonzero((vehicles["hub_id"] == hub) & (vehicles["vehicle_code"] == 0))
-        large = np.flatnonzero((vehicles["hub_id"] == hub) & (vehicles["vehicle_code"] != 0))
-        light = rows[~heavy[rows]]
-        pool = np.concatenate([small, large[: max(1, len(large) // 2)]])
-        vehicle[light] = vehicles["vehicle_id"][pool[rng.integers(0, len(pool), size=len(light))]]
-        bulky = rows[heavy[rows]]
-        vehicle[bulky] = vehicles["vehicle_id"][large[rng.integers(0, len(large), size=len(bulky))]]
+        at_hub = vehicles["hub_id"] == hub
+        vans = np.flatnonzero(at_hub & (vehicles["vehicle_code"] == 1))
+        for kind in range(len(ref.VEHICLE_TYPES)):
+            fleet = np.flatnonzero(at_hub & (vehicles["vehicle_code"] == kind))
+            pool = fleet if len(fleet) else vans
+            chosen = rows[wanted[rows] == kind]
+            vehicle[chosen] = vehicles["vehicle_id"][pool[rng.integers(0, len(pool), size=len(chosen))]]
     ship["courier_id"] = courier
     ship["vehicle_id"] = vehicle
 
