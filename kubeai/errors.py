@@ -21,6 +21,7 @@ __all__ = [
     "ModelServerUnavailableError",
     "ModelTimeoutError",
     "PlanningError",
+    "PromptTooLongError",
     "SQLGateError",
     "ServingError",
     "ToolError",
@@ -92,10 +93,28 @@ class ModelOutputError(ModelServerError):
     """The model answered, but its output does not validate against the requested schema."""
 
     def __init__(
-        self, message: str, *, url: str | None = None, model: str | None = None, raw: str | None = None
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        model: str | None = None,
+        raw: str | None = None,
+        finish_reason: str | None = None,
     ) -> None:
         super().__init__(message, url=url, model=model)
         self.raw = raw
+        # "length" when the answer was cut off by its token limit, "content_filter" when it was filtered.
+        self.finish_reason = finish_reason
+
+
+class PromptTooLongError(KubeAIError):
+    """Even the smallest version of a prompt does not fit the model's context next to the answer's tokens."""
+
+    def __init__(self, message: str, *, prompt: str, tokens: int, budget: int) -> None:
+        super().__init__(message)
+        self.prompt = prompt
+        self.tokens = tokens
+        self.budget = budget
 
 
 class CatalogError(KubeAIError):

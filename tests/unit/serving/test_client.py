@@ -13,7 +13,7 @@ from kubeai.errors import (
     ModelServerUnavailableError,
     ModelTimeoutError,
 )
-from serving.client import ModelClient, Usage
+from serving.client import ModelClient, PromptCount, Usage, estimate_tokens
 from serving.launcher import free_port
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -151,5 +151,87 @@ async def test_output_cut_off_by_the_token_limit_is_an_output_error() -> None:
         body["choices"][0]["finish_reason"] = "length"
         return httpx.Response(200, json=body)
 
-    with pytest.raises(ModelOutputError, match="cut off by the token limit"):
+    with pytest.raises(ModelOutputError, match="cut off by the token limit") as caught:
         await client(handler).structured("Capital?", City)
+    assert caught.value.finish_reason == "length"
+
+
+async def test_a_completion_cut_off_by_the_token_limit_says_so() -> None:
+    def handler(_request: httpx.Request) -> httpx.Response:
+        body = completion("Paris is the capital of").json()
+        body["choices"][0]["finish_reason"] = "length"
+        return httpx.Response(200, json=body)
+
+    answer = await client(handler).complete("Capital?", max_tokens=5)
+    assert answer.finish_reason == "length"
+    assert (await client(lambda _r: completion("Paris.")).complete("Capital?")).finish_reason == "stop"
+
+
+async def test_count_tokens_asks_the_servers_tokenizer_once() -> None:
+    seen: list[tuple[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, json.loads(request.content) if request.content else None))
+        if request.url.path == "/tokenize":
+            return httpx.Response(200, json={"count": 42, "max_model_len": 8192, "tokens": [1] * 42})
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    llm = client(handler)
+    messages = [SystemMessage(content="Be brief."), HumanMessage(content="Capital of France?")]
+    assert await llm.count_tokens(messages, model="style") == PromptCount(tokens=42, context_length=8192, exact=True)
+    assert await llm.count_tokens(messages, model="style") == PromptCount(tokens=42, context_length=8192, exact=True)
+    assert seen == [
+        (
+            "/tokenize",
+            {
+                "model": "style",
+                "messages": [
+                    {"role": "system", "content": "Be brief."},
+                    {"role": "user", "content": "Capital of France?"},
+                ],
+            },
+        )
+    ]
+    assert await llm.context_length("style") == 8192
+
+
+async def test_a_server_without_tokenize_gets_a_conservative_estimate() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path == "/v1/models":
+            return httpx.Response(200, json={"data": [{"id": "base", "max_model_len": 4096}, {"id": "other"}]})
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    llm = client(handler)
+    first = await llm.count_tokens("Capital of France?")
+    assert first == PromptCount(tokens=estimate_tokens([{"role": "user", "content": "Capital of France?"}]),
+                                context_length=4096, exact=False)  # fmt: skip
+    assert (await llm.count_tokens("And of Italy?")).exact is False
+    assert seen.count("/tokenize") == 1  # asked once, then estimated
+    assert await llm.context_length("other") == LLMConfig().context_length  # the server does not say: the config
+
+
+def test_the_estimate_over_counts() -> None:
+    # Real SmolLM2 counts: this SQL is 26 tokens, the Chinese question 20, each with ~5 template tokens.
+    sql = "SELECT SUM(paid_amount) AS gmv FROM orders WHERE status <> 'cancelled' GROUP BY 1"
+    assert estimate_tokens([{"role": "user", "content": sql}]) >= 26 + 5 + 3
+    assert estimate_tokens([{"role": "user", "content": "各地区上个月的GMV是多少？"}]) >= 20 + 5 + 3
+
+
+async def test_a_client_of_scripted_chat_models_estimates_without_a_server() -> None:
+    from tests.unit.fakes import scripted_client
+
+    llm, _chat = scripted_client()
+    count = await llm.count_tokens("hello")
+    assert not count.exact and count.context_length == LLMConfig().context_length
+
+
+async def test_counting_on_an_unreachable_server_is_the_usual_error() -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    real = ModelClient(LLMConfig(base_url=url, max_retries=0, timeout_s=5), default_model="base")
+    with pytest.raises(ModelServerUnavailableError, match=f"Cannot reach the model server at {url}"):
+        await real.count_tokens("hi")
