@@ -123,6 +123,27 @@ class Dataset:
             return location
         return str((self.root / location).resolve())
 
+    def warehouse_url(self, *, configured: str | None, catalog_path: Path) -> str:
+        """The warehouse to query: the manifest's own, else ``configured``, else the catalog's connection.
+
+        Args:
+            configured: The project's ``warehouse.url``, used for ``warehouse: demo`` (or none named).
+            catalog_path: The catalog the questions are about; its ``warehouse.connection`` is the last resort,
+                resolved against the catalog's folder.
+
+        Returns:
+            A database URL or an absolute DuckDB path.
+        """
+        location = self.warehouse_location()
+        if location and location != "demo":
+            return location
+        if configured:
+            return configured
+        from knowledge.catalog import load_catalog
+
+        connection = load_catalog(catalog_path).warehouse.connection
+        return str((catalog_path.resolve().parent / connection).resolve())
+
 
 def load_dataset(path: str | Path) -> Dataset:
     """Load a dataset folder (or its ``dataset.yaml``) and validate every item.

@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tools.metric_query import MetricQuery
+
 __all__ = [
     "DatasetItem",
     "DocQAItem",
@@ -75,6 +77,10 @@ class MetricsQAItem(_Item):
         difficulty: ``easy``, ``medium`` or ``hard``.
         tags: Free labels for slicing reports (``time``, ``join``, ``ratio``, ...).
         expect_abstention: The agent should decline (the data is not in the warehouse); such items carry no gold.
+        gold_query: The best hand-written structured query for the question (a
+            :class:`~tools.metric_query.MetricQuery`), whose compiled result should equal the gold; ``None`` when
+            written as ``null`` (no structured query can express the question) or left out. Abstention items
+            carry none. :func:`evals.ceiling.score_ceiling` scores these queries.
     """
 
     id: str = _ID
@@ -86,12 +92,15 @@ class MetricsQAItem(_Item):
     difficulty: Difficulty = "medium"
     tags: tuple[str, ...] = ()
     expect_abstention: bool = False
+    gold_query: MetricQuery | None = None
 
     @model_validator(mode="after")
     def _gold_fits_abstention(self) -> MetricsQAItem:
         has_gold = self.gold_sql is not None or self.gold_result is not None
         if self.expect_abstention and has_gold:
             raise ValueError("an item that expects abstention carries no gold_sql or gold_result")
+        if self.expect_abstention and self.gold_query is not None:
+            raise ValueError("an item that expects abstention carries no gold_query; write null or leave it out")
         if not self.expect_abstention and not has_gold:
             raise ValueError("give gold_sql or gold_result, or set expect_abstention to true")
         return self

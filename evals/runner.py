@@ -35,7 +35,7 @@ from evals.items import MetricsQAItem, PlanningItem
 from evals.report import total_tokens
 from evals.runfile import STRATEGIES, PlanStrategySpec, RunFile, StrategySpec, Variant, load_runfile, strategies_for
 from evals.scorers import PlanNode, chart_validity, execution_match, plan_scores, sql_exact_match
-from knowledge.catalog import demo_catalog_path, load_catalog
+from knowledge.catalog import demo_catalog_path
 from kubeai.config import ProjectConfig
 from kubeai.errors import ConfigError, KubeAIError, ModelServerUnavailableError, PlanningError
 from serving.client import ModelClient
@@ -644,15 +644,7 @@ def _without_gate_limit(sql: str, gold: str, max_rows: int, dialect: str) -> str
 
 
 def _warehouse_url(spec: RunFile, dataset: Dataset, config: ProjectConfig, catalog_path: Path) -> str:
-    if spec.warehouse:
-        return spec.warehouse
-    location = dataset.warehouse_location()
-    if location and location != "demo":
-        return location
-    if config.warehouse.url:
-        return config.warehouse.url
-    catalog = load_catalog(catalog_path)
-    return str((catalog_path.resolve().parent / catalog.warehouse.connection).resolve())
+    return spec.warehouse or dataset.warehouse_url(configured=config.warehouse.url, catalog_path=catalog_path)
 
 
 def _metrics_settings(config: ProjectConfig) -> dict[str, Any]:

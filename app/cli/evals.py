@@ -74,3 +74,66 @@ def compare(
     typer.echo(result.text())
     if fail_on_regression and result.regressions:
         raise typer.Exit(3)
+
+
+@app.command("ceiling")
+def ceiling(
+    ctx: typer.Context,
+    dataset: Annotated[
+        str, typer.Argument(help="A metrics-QA dataset folder, or the name of a bundled one (e.g. metrics_qa).")
+    ],
+    warehouse: Annotated[
+        str | None, typer.Option(help="Warehouse (DuckDB file or URL) instead of the dataset's or the configured.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead of the table.")] = False,
+) -> None:
+    """Score every item's hand-written gold_query: the most the structured path can answer (no model needed)."""
+    from evals import Language, MetricsQAItem, load_dataset
+    from evals.ceiling import CEILING_MAX_ROWS, runner_rows, score_ceiling
+    from knowledge.catalog import demo_catalog_path, load_catalog
+    from tools.sql_gate import GateContext
+    from tools.warehouse import open_runner
+
+    config = load_project_config(ctx)
+    loaded = load_dataset(_dataset_folder(dataset))
+    catalog_path = loaded.catalog_path() or Path(config.warehouse.catalog or demo_catalog_path())
+    catalog = load_catalog(catalog_path)
+    url = warehouse or loaded.warehouse_url(configured=config.warehouse.url, catalog_path=catalog_path)
+    runner = open_runner(url)
+    try:
+        gate = GateContext(
+            schema=catalog.schema_mapping(),
+            source_dialect=catalog.warehouse.dialect,
+            target_dialect=runner.dialect,
+            max_rows=CEILING_MAX_ROWS,
+        )
+        report = score_ceiling(
+            loaded.items_of(MetricsQAItem),
+            dataset=loaded.manifest.name,
+            catalog=catalog,
+            gate=gate,
+            run=runner_rows(runner, timeout_s=config.warehouse.statement_timeout_s),
+        )
+    finally:
+        runner.close()
+    if as_json:
+        typer.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        return
+    width = max(len(item.id) for item in report.items)
+    for item in report.items:
+        typer.echo(f"{item.id:<{width}}  {item.language}  {item.outcome:<13}  {item.detail}".rstrip())
+    slices: tuple[tuple[str, Language | None], ...] = (("overall", None), ("en", "en"), ("zh", "zh"))
+    for label, language in slices:
+        totals = report.totals(language)
+        typer.echo(f"{label:<8} {totals.expressible:>4}/{totals.total:<4} {100 * totals.ratio:5.1f}%")
+    typer.echo(f"ceiling of {loaded.manifest.name}: {100 * report.totals().ratio:.1f}% of questions expressible")
+
+
+def _dataset_folder(dataset: str) -> Path:
+    """A folder as given, else the bundled dataset of that name (``evals/datasets/<name>``)."""
+    given = Path(dataset)
+    if given.exists() or "/" in dataset or "\\" in dataset:
+        return given
+    import evals
+
+    return Path(evals.__file__).parent / "datasets" / dataset
