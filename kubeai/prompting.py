@@ -14,12 +14,16 @@ added **business knowledge** (retrieved definitions and few-shot examples), and 
 
 Templates are compiled and their variables checked when the file loads, so a typo in a template fails at start,
 not in the middle of a user's question.
+
+A prompt must also fit the model's context next to the answer it asks for. :func:`fit_prompt` renders a template
+against a token budget, leaving out the fewest list items (retrieved definitions, examples, old turns) that make
+it fit, least relevant first, and says what it left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -29,9 +33,12 @@ import jinja2.meta
 import yaml
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
-from kubeai.errors import KubeAIError
+from kubeai.errors import KubeAIError, PromptTooLongError
 
-__all__ = ["PromptTemplate", "load_prompt"]
+__all__ = ["FittedPrompt", "PromptTemplate", "TokenCounter", "Trim", "fit_prompt", "load_prompt"]
+
+TokenCounter = Callable[[Sequence[BaseMessage]], Awaitable[int]]
+"""Counts the prompt tokens of chat messages, as the model's server will (``ModelClient.count_tokens``)."""
 
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
 
@@ -87,3 +94,103 @@ def load_prompt(package: str, name: str) -> PromptTemplate:
         if undeclared:
             raise KubeAIError(f"Prompt {package}/{name}.yaml `{part}` uses undeclared variables {sorted(undeclared)}.")
     return PromptTemplate(name=name, variables=declared, system=templates["system"], user=templates["user"])
+
+
+@dataclass(frozen=True, kw_only=True)
+class Trim:
+    """A list variable of a prompt whose items may be left out to make the prompt fit.
+
+    Attributes:
+        variable: The template variable holding the list.
+        keep: Items never left out.
+        oldest_first: Leave out items from the start of the list (a conversation, oldest turn first) instead of
+            from its end (a ranked list, most relevant first).
+    """
+
+    variable: str
+    keep: int = 0
+    oldest_first: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class FittedPrompt:
+    """A prompt rendered within a token budget.
+
+    Attributes:
+        messages: The rendered chat messages.
+        values: The values it was rendered with, lists shortened.
+        tokens: Its prompt tokens, as the counter counted them.
+        budget: The most prompt tokens it could have had.
+        dropped: Items left out per trimmed variable; only variables that lost items appear.
+    """
+
+    messages: list[BaseMessage]
+    values: dict[str, Any]
+    tokens: int
+    budget: int
+    dropped: dict[str, int] = field(default_factory=dict)
+
+    def report(self) -> dict[str, Any]:
+        """A JSON-friendly summary for a graph's state: tokens, budget and what was left out."""
+        return {"tokens": self.tokens, "budget": self.budget, "dropped": dict(self.dropped)}
+
+
+async def fit_prompt(
+    template: PromptTemplate,
+    values: Mapping[str, Any],
+    *,
+    budget: int,
+    count: TokenCounter,
+    trims: Sequence[Trim] = (),
+) -> FittedPrompt:
+    """Render ``template`` with the fewest items left out that bring its prompt within ``budget`` tokens.
+
+    Items go in the order of ``trims``: all droppable items of the first variable, then of the next, each
+    variable's least relevant item first. Leaving out more never lengthens the prompt, so the smallest number
+    of items to leave out is found by bisection: the counter is called about log2(items) + 2 times.
+
+    Raises:
+        PromptTooLongError: Even with every droppable item left out, the prompt exceeds ``budget``.
+    """
+    sizes = [max(0, len(values[t.variable]) - t.keep) for t in trims]
+    measured: dict[int, FittedPrompt] = {}
+
+    async def measure(dropping: int) -> FittedPrompt:
+        if dropping not in measured:
+            shortened, dropped, left = dict(values), {}, dropping
+            for trim, size in zip(trims, sizes, strict=True):
+                n, left = min(size, left), left - min(size, left)
+                if n:
+                    items = list(shortened[trim.variable])
+                    shortened[trim.variable] = items[n:] if trim.oldest_first else items[: len(items) - n]
+                    dropped[trim.variable] = n
+            messages = template.render(**shortened)
+            tokens = await count(messages)
+            measured[dropping] = FittedPrompt(
+                messages=messages, values=shortened, tokens=tokens, budget=budget, dropped=dropped
+            )
+        return measured[dropping]
+
+    whole = await measure(0)
+    if whole.tokens <= budget:
+        return whole
+    most = sum(sizes)
+    smallest = await measure(most)
+    if smallest.tokens > budget:
+        left_out = ", ".join(f"{n} {name}" for name, n in smallest.dropped.items()) or "nothing to leave out"
+        raise PromptTooLongError(
+            f"Prompt {template.name!r} needs {smallest.tokens} tokens even at its smallest ({left_out} left "
+            f"out), but only {budget} fit in the model's context beside the answer; serve a longer context "
+            "(serving.max_model_len) or ask a shorter question.",
+            prompt=template.name,
+            tokens=smallest.tokens,
+            budget=budget,
+        )
+    too_few, enough = 0, most
+    while enough - too_few > 1:
+        middle = (too_few + enough) // 2
+        if (await measure(middle)).tokens <= budget:
+            enough = middle
+        else:
+            too_few = middle
+    return measured[enough]
