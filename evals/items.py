@@ -6,11 +6,11 @@ ignored key. ``docs/evals.md`` documents each format with examples.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
-from tools.metric_query import MetricQuery
+from tools.metric_query import DateRange, MetricQuery
 
 __all__ = [
     "DatasetItem",
@@ -30,6 +30,20 @@ Difficulty = Literal["easy", "medium", "hard"]
 
 _ID = Field(min_length=1, max_length=200)
 _TEXT = Field(min_length=1, max_length=4000)
+
+
+# A gold query names its period as its catalog does (``h1``, ``last_6_months``, a catalog's own): the item checks
+# the name's shape here, and the compiler checks it against the dataset's catalog.
+_PERIOD_OR_DATES: Any = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")] | DateRange
+_GoldQuery: type[MetricQuery] = create_model(
+    "GoldQuery",
+    __base__=MetricQuery,
+    __doc__=MetricQuery.__doc__,
+    time_range=(
+        _PERIOD_OR_DATES,
+        Field(default="all_time", description="A period name of the catalog, all_time, or explicit dates."),
+    ),
+)
 
 
 class _Item(BaseModel):
@@ -93,6 +107,18 @@ class MetricsQAItem(_Item):
     tags: tuple[str, ...] = ()
     expect_abstention: bool = False
     gold_query: MetricQuery | None = None
+
+    @field_validator("gold_query", mode="before")
+    @classmethod
+    def _gold_query_shape(cls, value: Any) -> Any:
+        if value is None or isinstance(value, MetricQuery):
+            return value
+        try:
+            return _GoldQuery.model_validate(value)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in error["loc"])
+            raise ValueError(f"{where}: {error['msg']}" if where else str(error["msg"])) from None
 
     @model_validator(mode="after")
     def _gold_fits_abstention(self) -> MetricsQAItem:
