@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -173,3 +175,35 @@ def test_result_diff() -> None:
 
 def test_the_sqlrunner_adapter_returns_tuples(run: RunSQL) -> None:
     assert list(run("SELECT COUNT(*) FROM sales")) == [(3,)]
+
+
+def test_cli_prints_the_table_and_json(tmp_path: Path) -> None:
+    import duckdb
+    from typer.testing import CliRunner
+
+    from app.cli.evals import app
+
+    (tmp_path / "catalog.yaml").write_text(textwrap.dedent(CATALOG_YAML), encoding="utf-8")
+    with duckdb.connect(str(tmp_path / "tiny.duckdb")) as con:
+        con.execute(
+            "CREATE TABLE sales AS SELECT 1 AS sale_id, DATE '2025-11-03' AS sale_date, 'east' AS region, "
+            "10.0 AS amount"
+        )
+    (tmp_path / "dataset.yaml").write_text(
+        "name: tiny\nversion: '1'\nkind: metrics_qa\nitems: items.jsonl\ncatalog: catalog.yaml\n"
+        "warehouse: tiny.duckdb\n",
+        encoding="utf-8",
+    )
+    items = [
+        _item(id="a", gold_sql=GOLD_BY_REGION, gold_query=BY_REGION),
+        _item(id="b", language="zh", question="利润？", gold_sql=GOLD_BY_REGION, gold_query=None),
+    ]
+    lines = [item.model_dump_json(exclude_defaults=True, exclude_unset=True) for item in items]
+    (tmp_path / "items.jsonl").write_text("\n".join(lines), encoding="utf-8")
+
+    shown = CliRunner().invoke(app, ["ceiling", str(tmp_path)])
+    assert shown.exit_code == 0, shown.output
+    assert "b  zh  no_query" in shown.output
+    assert "ceiling of tiny: 50.0% of questions expressible" in shown.output
+    as_json = CliRunner().invoke(app, ["ceiling", str(tmp_path), "--json"])
+    assert json.loads(as_json.output)["totals"]["en"] == {"total": 1, "expressible": 1, "ceiling": 1.0}
