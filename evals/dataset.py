@@ -22,6 +22,7 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evals.items import DatasetItem, DocQAItem, MetricsQAItem, PlanningItem, RetrievalItem, ToolCallingItem
+from knowledge.warehouse.bundled import BUNDLED_DOMAINS
 from kubeai.errors import DatasetError
 
 __all__ = ["MANIFEST_NAME", "Dataset", "DatasetKind", "DatasetManifest", "load_dataset"]
@@ -50,9 +51,10 @@ class DatasetManifest(BaseModel):
         version: Dataset version, bumped whenever an item changes (``1``, ``1.2``, ``2.0.1``).
         kind: ``metrics_qa``, ``planning``, ``retrieval``, ``docqa`` or ``tool_calling``.
         items: The JSONL file of items, relative to the manifest's folder.
-        catalog: ``demo`` for the bundled demo catalog, or a catalog file relative to the manifest's folder.
-        warehouse: ``demo`` for the generated demo warehouse (``knowledge.warehouse.demo``, default seed), a
-            DuckDB file relative to the manifest's folder, or a database URL.
+        catalog: A bundled domain's catalog (``demo``, ``logistics``: ``knowledge.warehouse.bundled``), or a
+            catalog file relative to the manifest's folder.
+        warehouse: A bundled domain's generated warehouse (``demo``, ``logistics``, default seed), a DuckDB file
+            relative to the manifest's folder, or a database URL.
         reference_date: The "today" that relative questions ("last month") are asked on.
         description: A sentence or two for reports.
     """
@@ -110,34 +112,38 @@ class Dataset:
         """The catalog file the questions are about, or ``None`` when the manifest names none."""
         if self.manifest.catalog is None:
             return None
-        if self.manifest.catalog == "demo":
-            from knowledge.catalog import demo_catalog_path
-
-            return Path(demo_catalog_path())
+        if self.manifest.catalog in BUNDLED_DOMAINS:
+            return BUNDLED_DOMAINS[self.manifest.catalog].catalog_path()
         return (self.root / self.manifest.catalog).resolve()
 
     def warehouse_location(self) -> str | None:
-        """``demo``, a database URL as written, an absolute DuckDB path, or ``None`` when the manifest names none."""
+        """A bundled domain's name, a database URL as written, an absolute DuckDB path, or ``None`` if none is named."""
         location = self.manifest.warehouse
-        if location is None or location == "demo" or "://" in location:
+        if location is None or location in BUNDLED_DOMAINS or "://" in location:
             return location
         return str((self.root / location).resolve())
 
-    def warehouse_url(self, *, configured: str | None, catalog_path: Path) -> str:
+    def warehouse_url(self, *, configured: str | None, catalog_path: Path, data_dir: Path | None = None) -> str:
         """The warehouse to query: the manifest's own, else ``configured``, else the catalog's connection.
 
         Args:
             configured: The project's ``warehouse.url``, used for ``warehouse: demo`` (or none named).
             catalog_path: The catalog the questions are about; its ``warehouse.connection`` is the last resort,
                 resolved against the catalog's folder.
+            data_dir: The project's data folder, where ``kubeai warehouse build-demo --domain NAME`` writes another
+                bundled domain's warehouse (``warehouse: logistics`` is ``<data_dir>/logistics.duckdb``).
 
         Returns:
             A database URL or an absolute DuckDB path.
         """
         location = self.warehouse_location()
-        if location and location != "demo":
+        bundled = BUNDLED_DOMAINS.get(location or "")
+        if bundled is not None and bundled.name != "demo":
+            if data_dir is not None:
+                return str(data_dir / bundled.warehouse_file)
+        elif location and location != "demo":
             return location
-        if configured:
+        elif configured:
             return configured
         from knowledge.catalog import load_catalog
 

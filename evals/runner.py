@@ -644,7 +644,9 @@ def _without_gate_limit(sql: str, gold: str, max_rows: int, dialect: str) -> str
 
 
 def _warehouse_url(spec: RunFile, dataset: Dataset, config: ProjectConfig, catalog_path: Path) -> str:
-    return spec.warehouse or dataset.warehouse_url(configured=config.warehouse.url, catalog_path=catalog_path)
+    return spec.warehouse or dataset.warehouse_url(
+        configured=config.warehouse.url, catalog_path=catalog_path, data_dir=config.data_dir
+    )
 
 
 def _metrics_settings(config: ProjectConfig) -> dict[str, Any]:

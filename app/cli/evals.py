@@ -98,7 +98,9 @@ def ceiling(
     loaded = load_dataset(_dataset_folder(dataset))
     catalog_path = loaded.catalog_path() or Path(config.warehouse.catalog or demo_catalog_path())
     catalog = load_catalog(catalog_path)
-    url = warehouse or loaded.warehouse_url(configured=config.warehouse.url, catalog_path=catalog_path)
+    url = warehouse or loaded.warehouse_url(
+        configured=config.warehouse.url, catalog_path=catalog_path, data_dir=config.data_dir
+    )
     runner = open_runner(url)
     try:
         gate = GateContext(
