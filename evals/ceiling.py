@@ -7,8 +7,7 @@ returns there) by :func:`~evals.scorers.execution.execution_match`. A question i
 reproduces the gold, or when it expects abstention and its gold is to abstain (no query). The share of
 expressible questions is the most any model filling the schema could score::
 
-    items = dataset.items_of(MetricsQAItem)
-    report = score_ceiling(items, dataset="metrics_qa", catalog=catalog, gate=gate, run=runner_rows(runner))
+    report = score_dataset(load_dataset("evals/datasets/metrics_qa"), catalog=catalog, runner=runner)
     report.totals().ratio          # 0.95
     [item.id for item in report.failing()]
 
@@ -22,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from evals.dataset import Dataset
 from evals.items import Language, MetricsQAItem
 from evals.scorers.execution import execution_match, normalize_value
 from knowledge.catalog.models import Catalog
@@ -40,6 +40,7 @@ __all__ = [
     "result_diff",
     "runner_rows",
     "score_ceiling",
+    "score_dataset",
     "score_item",
 ]
 
@@ -210,6 +211,32 @@ def score_ceiling(
     return CeilingReport(
         dataset=dataset, items=tuple(score_item(item, catalog=catalog, gate=gate, run=run) for item in items)
     )
+
+
+def score_dataset(dataset: Dataset, *, catalog: Catalog, runner: SQLRunner, timeout_s: float = 60.0) -> CeilingReport:
+    """The ceiling of a metrics-QA dataset on a warehouse, gated as the metrics agent gates its SQL.
+
+    Args:
+        dataset: The dataset (``metrics_qa`` kind).
+        catalog: Its catalog.
+        runner: Its warehouse; the gate transpiles to the runner's dialect.
+        timeout_s: Cancel any one query after this many seconds.
+
+    Returns:
+        The report (see :func:`score_ceiling`).
+
+    Raises:
+        DatasetError: The dataset is not a ``metrics_qa`` dataset.
+    """
+    gate = GateContext(
+        schema=catalog.schema_mapping(),
+        source_dialect=catalog.warehouse.dialect,
+        target_dialect=runner.dialect,
+        max_rows=CEILING_MAX_ROWS,
+    )
+    items = dataset.items_of(MetricsQAItem)
+    run = runner_rows(runner, timeout_s=timeout_s)
+    return score_ceiling(items, dataset=dataset.manifest.name, catalog=catalog, gate=gate, run=run)
 
 
 def runner_rows(runner: SQLRunner, *, timeout_s: float = 60.0) -> RunSQL:

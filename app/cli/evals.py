@@ -88,10 +88,9 @@ def ceiling(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead of the table.")] = False,
 ) -> None:
     """Score every item's hand-written gold_query: the most the structured path can answer (no model needed)."""
-    from evals import Language, MetricsQAItem, load_dataset
-    from evals.ceiling import CEILING_MAX_ROWS, runner_rows, score_ceiling
+    from evals import Language, load_dataset
+    from evals.ceiling import score_dataset
     from knowledge.catalog import demo_catalog_path, load_catalog
-    from tools.sql_gate import GateContext
     from tools.warehouse import open_runner
 
     config = load_project_config(ctx)
@@ -103,19 +102,7 @@ def ceiling(
     )
     runner = open_runner(url)
     try:
-        gate = GateContext(
-            schema=catalog.schema_mapping(),
-            source_dialect=catalog.warehouse.dialect,
-            target_dialect=runner.dialect,
-            max_rows=CEILING_MAX_ROWS,
-        )
-        report = score_ceiling(
-            loaded.items_of(MetricsQAItem),
-            dataset=loaded.manifest.name,
-            catalog=catalog,
-            gate=gate,
-            run=runner_rows(runner, timeout_s=config.warehouse.statement_timeout_s),
-        )
+        report = score_dataset(loaded, catalog=catalog, runner=runner, timeout_s=config.warehouse.statement_timeout_s)
     finally:
         runner.close()
     if as_json:
