@@ -76,6 +76,9 @@ class MetricsResult:
     timings: dict[str, float] = field(default_factory=dict)
     tokens: dict[str, dict[str, int]] = field(default_factory=dict)
     pending_sql: str | None = None
+    # Per prompt of the turn: its tokens and budget, what was left out to fit the context, too long to send,
+    # answer cut off by its token limit.
+    prompt_fit: tuple[dict[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary: the fields ``kubeai ask --json`` prints."""
@@ -101,6 +104,7 @@ class MetricsResult:
             "timings": self.timings,
             "tokens": self.tokens,
             "pending_sql": self.pending_sql,
+            "prompt_fit": list(self.prompt_fit),
         }
 
 
@@ -242,6 +246,7 @@ class MetricsAgent:
             timings=dict(state.timings),
             tokens={k: dict(v) for k, v in state.tokens.items()},
             pending_sql=pending,
+            prompt_fit=tuple(state.prompt_fit),
         )
 
 

@@ -1,17 +1,36 @@
-"""Shared by the project's graphs: state reducers for per-node timings and token counts, JSON-friendly values."""
+"""Shared by the project's graphs: state reducers, JSON-friendly values, prompts fitted into the model's context.
+
+State reducers add per-node timings and token counts; :func:`fit_to_context` renders a prompt so that it and its
+answer fit the served model's context length.
+"""
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
+from langchain_core.messages import BaseMessage
 
-from serving.client import Structured
+from kubeai.prompting import FittedPrompt, PromptTemplate, Trim, fit_prompt
+from serving.client import ModelClient, Structured
 
-__all__ = ["NEW_TURN", "detect_language", "json_value", "merge_timings", "node_tokens", "sum_tokens"]
+__all__ = [
+    "NEW_TURN",
+    "PROMPT_MARGIN",
+    "detect_language",
+    "fit_to_context",
+    "json_value",
+    "merge_timings",
+    "node_tokens",
+    "sum_tokens",
+]
+
+PROMPT_MARGIN = 16
+"""Tokens kept free beyond a prompt and its answer's ``max_tokens``."""
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -71,3 +90,29 @@ def detect_language(text: str) -> str:
 def node_tokens(node: str, result: Structured[Any]) -> dict[str, dict[str, int]]:
     """A ``tokens`` state update: the prompt and completion tokens one model call of ``node`` spent."""
     return {node: {"prompt": result.usage.prompt_tokens, "completion": result.usage.completion_tokens}}
+
+
+async def fit_to_context(
+    llm: ModelClient,
+    template: PromptTemplate,
+    values: Mapping[str, Any],
+    *,
+    model: str | None,
+    max_tokens: int,
+    trims: Sequence[Trim] = (),
+) -> FittedPrompt:
+    """Render ``template`` so its prompt and an answer of ``max_tokens`` fit the served model's context.
+
+    The budget is the context length minus ``max_tokens`` minus :data:`PROMPT_MARGIN`; tokens are counted the way
+    the server counts them (:meth:`ModelClient.count_tokens`), so an answer is never cut off by its own prompt.
+
+    Raises:
+        PromptTooLongError: Even the smallest version of the prompt does not fit.
+        ModelServerError: The server cannot be reached to count.
+    """
+
+    async def count(messages: Sequence[BaseMessage]) -> int:
+        return (await llm.count_tokens(messages, model=model)).tokens
+
+    budget = await llm.context_length(model) - max_tokens - PROMPT_MARGIN
+    return await fit_prompt(template, values, budget=budget, count=count, trims=trims)

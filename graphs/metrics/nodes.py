@@ -30,7 +30,7 @@ from graphs.metrics.linking import (
     mentioned_period,
 )
 from graphs.metrics.state import NEW_TURN, State
-from graphs.shared import detect_language, json_value, node_tokens
+from graphs.shared import detect_language, fit_to_context, json_value, node_tokens
 from knowledge.catalog import Catalog, retrieve_catalog
 from kubeai.errors import (
     MetricQueryError,
@@ -39,10 +39,11 @@ from kubeai.errors import (
     ModelServerError,
     ModelServerUnavailableError,
     ModelTimeoutError,
+    PromptTooLongError,
     SQLGateError,
     WarehouseError,
 )
-from kubeai.prompting import load_prompt
+from kubeai.prompting import FittedPrompt, Trim, load_prompt
 from tools.charts import build_figure, choose_chart, figure_json
 from tools.metric_query import MetricQuery, compile_metric_query, metric_query_model
 from tools.sql_gate import check_sql
@@ -63,6 +64,10 @@ __all__ = [
 ]
 
 PROMPTS = "graphs.metrics.prompts"
+# Answer token limits; each prompt is fitted into the context length minus its answer's limit.
+_UNDERSTAND_TOKENS = 160
+_QUERY_TOKENS = 512
+_SQL_TOKENS = 400
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 
 
@@ -122,20 +127,33 @@ async def understand(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "answer": "",
         "abstained": False,
         "reason": "",
+        "prompt_fit": [],
     }
     tokens: dict[str, dict[str, int]] = {NEW_TURN: {}}
     if not question:
         update.update(abstained=True, reason="the question is empty")
     elif history:
         ctx = runtime.context
-        messages = load_prompt(PROMPTS, "understand").render(history=history, question=question)
+        fitted: FittedPrompt | None = None
         try:
-            result = await ctx.llm.structured(messages, StandaloneQuestion, model=ctx.model, max_tokens=160)
-        except ModelOutputError:
+            fitted = await fit_to_context(
+                ctx.llm,
+                load_prompt(PROMPTS, "understand"),
+                {"history": history, "question": question},
+                model=ctx.model,
+                max_tokens=_UNDERSTAND_TOKENS,
+                trims=(Trim(variable="history", keep=1, oldest_first=True),),
+            )
+            result = await ctx.llm.structured(
+                fitted.messages, StandaloneQuestion, model=ctx.model, max_tokens=_UNDERSTAND_TOKENS
+            )
+        except (ModelOutputError, PromptTooLongError) as exc:
             # A small model may fail to rewrite; the previous question plus this one still retrieves well.
             update["standalone_question"] = f"{history[-2 if len(history) > 1 else -1]['content']} {question}"
+            update["prompt_fit"] = _prompt_record("understand", fitted, exc)
         else:
             update["standalone_question"] = result.value.standalone_question.strip()
+            update["prompt_fit"] = _prompt_record("understand", fitted, None)
             tokens.update(node_tokens("understand", result))
     update["tokens"] = tokens
     update["timings"] = {NEW_TURN: 0.0, "understand": time.perf_counter() - began}
@@ -247,21 +265,33 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "chain_of_thought": ctx.chain_of_thought,
     }
     update: dict[str, Any] = {"attempts": attempts, "gated_sql": None}
+    trims = _trims(linked=len(state.linked_metrics))
+    fitted: FittedPrompt | None = None
+    error: Exception | None = None
     try:
         if _uses_sql_path(ctx, state.attempts):
-            messages = load_prompt(PROMPTS, "generate_sql").render(
+            values = {
                 **common,
-                dialect=catalog.warehouse.dialect,
-                schema={t.name: [c.name for c in t.columns] for t in catalog.tables},
-                examples=_examples(catalog, state.example_ids),
-                max_rows=ctx.max_rows,
-            )
+                "dialect": catalog.warehouse.dialect,
+                "schema": {t.name: [c.name for c in t.columns] for t in catalog.tables},
+                "examples": _examples(catalog, state.example_ids),
+                "max_rows": ctx.max_rows,
+            }
+            prompt = load_prompt(PROMPTS, "generate_sql")
+            fitted = await fit_to_context(ctx.llm, prompt, values, model=ctx.model, max_tokens=_SQL_TOKENS, trims=trims)
             schema: type[BaseModel] = ReasonedSQL if ctx.chain_of_thought else GeneratedSQL
-            result = await ctx.llm.structured(messages, schema, model=ctx.model, max_tokens=400)
+            result = await ctx.llm.structured(fitted.messages, schema, model=ctx.model, max_tokens=_SQL_TOKENS)
             update.update(path="sql", sql=str(getattr(result.value, "sql", "")), query=None, period=None)
         else:
-            # Metrics the question names outright are the only choices; otherwise the retrieved ones are.
-            model_cls = metric_query_model(state.linked_metrics or state.metric_names, state.dimension_names)
+            prompt = load_prompt(PROMPTS, "generate_query")
+            fitted = await fit_to_context(
+                ctx.llm, prompt, {**common, "examples": []}, model=ctx.model, max_tokens=_QUERY_TOKENS, trims=trims
+            )
+            # Metrics the question names outright are the only choices; otherwise the retrieved ones are. Either
+            # way the model may only choose what its prompt describes.
+            shown = [m["name"] for m in fitted.values["metrics"]]
+            named = [m for m in state.linked_metrics if m in shown]
+            model_cls = metric_query_model(named or shown, [d["name"] for d in fitted.values["dimensions"]])
             wrapper: type[BaseModel] = model_cls
             if ctx.chain_of_thought:
                 wrapper = create_model(
@@ -269,8 +299,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                     reasoning=(str, Field(max_length=1200, description="Step-by-step reasoning.")),
                     query=(model_cls, ...),
                 )
-            messages = load_prompt(PROMPTS, "generate_query").render(**common, examples=[])
-            result = await ctx.llm.structured(messages, wrapper, model=ctx.model, max_tokens=512)
+            result = await ctx.llm.structured(fitted.messages, wrapper, model=ctx.model, max_tokens=_QUERY_TOKENS)
             query = result.value.query if ctx.chain_of_thought else result.value  # type: ignore[attr-defined]
             assert isinstance(query, MetricQuery)
             query = _focus(query, ranked=state.metric_names, named=len(state.linked_metrics))
@@ -283,15 +312,40 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
                 period=[d.isoformat() for d in compiled.time_range] if compiled.time_range else None,
             )
         update["tokens"] = node_tokens("generate", result)
-    except (ModelOutputError, MetricQueryError) as exc:
+    except (ModelOutputError, MetricQueryError, PromptTooLongError) as exc:
+        # A prompt too long even at its smallest is reported here instead of being sent to overflow.
+        error = exc
         update.update(sql=None, errors=[*state.errors, str(exc)])
     except (ModelServerUnavailableError, ModelTimeoutError, ModelNotFoundError):
         raise  # the server itself is the problem: the caller gets the one-sentence error
     except ModelServerError as exc:
         # The server refused this request (e.g. the prompt overflows the context): an observation, not a crash.
         update.update(sql=None, errors=[*state.errors, str(exc)])
+    update["prompt_fit"] = [*state.prompt_fit, *_prompt_record("generate", fitted, error)]
     update["timings"] = {"generate": time.perf_counter() - began}
     return update
+
+
+def _trims(*, linked: int) -> tuple[Trim, ...]:
+    """What a prompt that does not fit loses first: examples, then dimensions, then metrics.
+
+    The lists arrive ranked, most relevant first, so each loses its tail; metrics keep the first (or those the
+    question names).
+    """
+    return (Trim(variable="examples"), Trim(variable="dimensions"), Trim(variable="metrics", keep=max(1, linked)))
+
+
+def _prompt_record(node: str, fitted: FittedPrompt | None, error: Exception | None) -> list[dict[str, Any]]:
+    """A ``prompt_fit`` entry: the prompt's tokens and budget, what was left out, too long, answer cut off."""
+    if isinstance(error, PromptTooLongError):
+        return [
+            {"node": node, "tokens": error.tokens, "budget": error.budget, "dropped": {}, "too_long": True,
+             "cut_off": False}
+        ]  # fmt: skip
+    if fitted is None:
+        return []
+    cut_off = isinstance(error, ModelOutputError) and error.finish_reason == "length"
+    return [{"node": node, **fitted.report(), "too_long": False, "cut_off": cut_off}]
 
 
 def _focus(query: MetricQuery, *, ranked: Sequence[str], named: int) -> MetricQuery:

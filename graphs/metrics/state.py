@@ -54,3 +54,6 @@ class State(InputState):
     reason: str = ""
     timings: Annotated[dict[str, float], merge_timings] = field(default_factory=dict)
     tokens: Annotated[dict[str, dict[str, int]], sum_tokens] = field(default_factory=dict)
+    # One entry per prompt of the turn: node, prompt tokens, budget, items left out to fit the context
+    # (``dropped``), and whether the answer was cut off by its token limit (``cut_off``).
+    prompt_fit: list[dict[str, Any]] = field(default_factory=list)

@@ -37,4 +37,6 @@ def scripted_client(*replies: str | dict[str, Any], default_model: str = "base")
         chat.models.append(name)
         return chat
 
-    return ModelClient(LLMConfig(), default_model=default_model, chat_factory=factory), chat
+    # No server counts tokens for scripted models: prompts are estimated against the served SmolLM2's context.
+    config = LLMConfig(context_length=8192)
+    return ModelClient(config, default_model=default_model, chat_factory=factory), chat

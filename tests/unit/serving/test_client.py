@@ -227,7 +227,7 @@ async def test_a_client_of_scripted_chat_models_estimates_without_a_server() -> 
 
     llm, _chat = scripted_client()
     count = await llm.count_tokens("hello")
-    assert not count.exact and count.context_length == LLMConfig().context_length
+    assert not count.exact and count.context_length == llm.config.context_length == 8192
 
 
 async def test_counting_on_an_unreachable_server_is_the_usual_error() -> None:
