@@ -49,7 +49,7 @@ def show(file: CatalogFile) -> None:
     w = catalog.warehouse
     console.print(
         f"[bold]{catalog.name}[/bold]: {w.dialect} at {w.connection}, timezone {w.timezone or '-'}, "
-        f"reference date {w.reference_date.isoformat()}"
+        f"reference date {catalog.reference_date.isoformat()}"
     )
     metrics = Table("metric", "label", "definition", "unit", "dims", title="Metrics")
     for metric in catalog.metrics:
@@ -67,8 +67,11 @@ def show(file: CatalogFile) -> None:
         )
     console.print(metrics)
     dimensions = Table("dimension", "label", "sql", "time grains", title="Dimensions")
-    for dim in catalog.dimensions:
-        dimensions.add_row(dim.name, f"{dim.label.en} / {dim.label.zh}", dim.sql, ", ".join(dim.time_grains))
+    for dim in catalog.all_dimensions:
+        sql = "each metric's time column" if dim.metric_time else (dim.sql or "")
+        if dim.filter_only:
+            sql += " (filter only)"
+        dimensions.add_row(dim.name, f"{dim.label.en} / {dim.label.zh}", sql, ", ".join(dim.time_grains))
     console.print(dimensions)
 
 

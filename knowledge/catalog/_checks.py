@@ -76,10 +76,24 @@ def check_duplicates(catalog: Catalog) -> Iterator[Issue]:
     groups: list[tuple[str, str, list[str]]] = [
         ("tables", "table", [t.name for t in catalog.tables]),
         ("dimensions", "dimension", [d.name for d in catalog.dimensions]),
+        ("attributes", "attribute", [d.name for d in catalog.attributes]),
         ("metrics", "metric", [m.name for m in catalog.metrics]),
     ]
     for key, what, names in groups:
         yield from _duplicates((key,), what, names)
+    dimension_names = {d.name for d in catalog.dimensions}
+    for a_index, attribute in enumerate(catalog.attributes):
+        if attribute.name in dimension_names:
+            yield Issue(("attributes", a_index, "name"), f"`{attribute.name}` is declared as a dimension too")
+    period_names: dict[str, int] = {}
+    for p_index, item in enumerate(catalog.conventions.periods or ()):
+        name = item if isinstance(item, str) else item.name
+        if name in period_names:
+            yield Issue(
+                ("conventions", "periods", p_index),
+                f"period `{name}` is listed twice (first at index {period_names[name]})",
+            )
+        period_names.setdefault(name, p_index)
     for t_index, table in enumerate(catalog.tables):
         yield from _duplicates(
             ("tables", t_index, "columns"), f"column of table `{table.name}`", [c.name for c in table.columns]
@@ -155,21 +169,27 @@ def _join_side(catalog: Catalog, join: Join, j_index: int, side: str) -> Iterato
 
 
 def check_dimensions(catalog: Catalog) -> Iterator[Issue]:
-    """Dimension expressions parse, do not aggregate, and use columns of their own table."""
+    """Dimension and attribute expressions parse, do not aggregate, and use columns of their own table."""
     dialect = catalog.warehouse.dialect
-    for d_index, dim in enumerate(catalog.dimensions):
-        if catalog.table(dim.table) is None:
-            yield Issue(("dimensions", d_index, "table"), f"table `{dim.table}` is not declared in tables")
-            continue
-        path: YamlPath = ("dimensions", d_index, "sql")
-        tree, issue = _parse_expression(dim.sql, dialect, path)
-        if issue is not None:
-            yield issue
-            continue
-        assert tree is not None
-        if tree.find(exp.AggFunc) is not None:
-            yield Issue(path, "a dimension must not aggregate; move aggregations into a metric")
-        yield from _column_issues(catalog, tree, dim.table, {dim.table}, path)
+    for key, items in (("dimensions", catalog.dimensions), ("attributes", catalog.attributes)):
+        for d_index, dim in enumerate(items):
+            if dim.metric_time:
+                if key == "attributes":
+                    yield Issue((key, d_index, "metric_time"), "an attribute needs its own table and sql")
+                continue
+            table = dim.source_table
+            if catalog.table(table) is None:
+                yield Issue((key, d_index, "table"), f"table `{table}` is not declared in tables")
+                continue
+            path: YamlPath = (key, d_index, "sql")
+            tree, issue = _parse_expression(dim.expression, dialect, path)
+            if issue is not None:
+                yield issue
+                continue
+            assert tree is not None
+            if tree.find(exp.AggFunc) is not None:
+                yield Issue(path, "a dimension must not aggregate; move aggregations into a metric")
+            yield from _column_issues(catalog, tree, table, {table}, path)
 
 
 def check_metrics(catalog: Catalog) -> Iterator[Issue]:
@@ -183,7 +203,7 @@ def check_metrics(catalog: Catalog) -> Iterator[Issue]:
             if catalog.dimension(name) is None:
                 yield Issue(
                     ("metrics", m_index, "dimensions", d_index),
-                    f"dimension `{name}` is not declared in dimensions",
+                    f"dimension `{name}` is not declared in dimensions or attributes",
                 )
 
 
@@ -217,11 +237,20 @@ def _simple_metric(catalog: Catalog, m_index: int, metric: Metric) -> Iterator[I
         yield from _time_column(catalog, m_index, metric, reachable)
     for d_index, name in enumerate(metric.dimensions):
         dim = catalog.dimension(name)
-        if dim is not None and catalog.table(dim.table) is not None and dim.table not in reachable:
+        if dim is None:
+            continue
+        if dim.metric_time:
+            if metric.time_column is None:
+                yield Issue(
+                    ("metrics", m_index, "dimensions", d_index),
+                    f"dimension `{name}` follows each metric's time column, and this metric has no time_column",
+                )
+            continue
+        if catalog.table(dim.source_table) is not None and dim.source_table not in reachable:
             yield Issue(
                 ("metrics", m_index, "dimensions", d_index),
-                f"dimension `{name}` lives in table `{dim.table}`, which cannot be reached from `{metric.table}` "
-                "through many_to_one or one_to_one joins",
+                f"dimension `{name}` lives in table `{dim.source_table}`, which cannot be reached from "
+                f"`{metric.table}` through many_to_one or one_to_one joins",
             )
 
 
@@ -332,7 +361,9 @@ def check_examples(catalog: Catalog) -> Iterator[Issue]:
     schema: dict[str, object] = {t.name: {c.name: "TEXT" for c in t.columns} for t in catalog.tables}
     for e_index, example in enumerate(catalog.examples):
         path: YamlPath = ("examples", e_index, "sql")
-        yield from _example_sql(example.sql, dialect, schema, path)
+        if example.sql is not None:
+            yield from _example_sql(example.sql, dialect, schema, path)
+        yield from _example_query(catalog, e_index, example.query)
         for key, names, lookup in (
             ("metrics", example.metrics, catalog.metric),
             ("dimensions", example.dimensions, catalog.dimension),
@@ -340,6 +371,20 @@ def check_examples(catalog: Catalog) -> Iterator[Issue]:
             for n_index, name in enumerate(names):
                 if lookup(name) is None:
                     yield Issue(("examples", e_index, key, n_index), f"{key[:-1]} `{name}` is not declared in {key}")
+
+
+def _example_query(catalog: Catalog, e_index: int, query: dict[str, object] | None) -> Iterator[Issue]:
+    """The names an example's structured query uses exist (the compiler checks the rest when it is shown)."""
+    if query is None:
+        return
+    for key, lookup in (("metrics", catalog.metric), ("dimensions", catalog.dimension)):
+        names = query.get(key, [])
+        for n_index, name in enumerate(names if isinstance(names, list) else [names]):
+            if not isinstance(name, str) or lookup(name) is None:
+                yield Issue(("examples", e_index, "query", key, n_index), f"{key[:-1]} `{name}` is not declared")
+    period = query.get("time_range")
+    if isinstance(period, str) and period != "all_time" and catalog.period(period) is None:
+        yield Issue(("examples", e_index, "query", "time_range"), f"period `{period}` is not one of the catalog's")
 
 
 def _example_sql(sql: str, dialect: str, schema: dict[str, object], path: YamlPath) -> Iterator[Issue]:

@@ -14,6 +14,8 @@ dimension and also uses the terms for exact matching.
 
 from __future__ import annotations
 
+import json
+
 import re
 from dataclasses import dataclass
 
@@ -50,10 +52,10 @@ def catalog_entries(catalog: Catalog) -> list[CatalogEntry]:
     """
     return [
         *(metric_entry(catalog, m) for m in catalog.metrics),
-        *(dimension_entry(d) for d in catalog.dimensions),
+        *(dimension_entry(d) for d in catalog.all_dimensions),
         *(example_entry(i, e) for i, e in enumerate(catalog.examples)),
         *(t for m in catalog.metrics for t in term_entries(catalog, m)),
-        *(t for d in catalog.dimensions for t in term_entries(catalog, d)),
+        *(t for d in catalog.all_dimensions for t in term_entries(catalog, d)),
     ]
 
 
@@ -135,7 +137,7 @@ def dimension_entry(dimension: Dimension) -> CatalogEntry:
             "kind": "dimension",
             "name": dimension.name,
             "part": MAIN_PART,
-            "table": dimension.table,
+            "table": dimension.table or "",
             "type": dimension.type,
         },
     )
@@ -168,9 +170,10 @@ def term_entries(catalog: Catalog, item: Metric | Dimension) -> list[CatalogEntr
 
 def example_entry(index: int, example: Example) -> CatalogEntry:
     """An example: the question and its SQL; metadata lists the metrics and dimensions it uses."""
+    answer = f"SQL: {example.sql.strip()}" if example.sql else f"Query: {json.dumps(example.query, ensure_ascii=False)}"
     return Entry(
         id=f"example:{index}",
-        text=f"{example.question}\nSQL: {example.sql.strip()}",
+        text=f"{example.question}\n{answer}",
         metadata={
             "kind": "example",
             "name": f"example_{index}",
@@ -188,10 +191,12 @@ def dimension_values(catalog: Catalog, dimension: Dimension) -> list[str]:
     of ``regions`` whose name starts with the same word (``region_code``, ``region_name_en``): the codes and
     the names in both languages of the same thing.
     """
-    table = catalog.table(dimension.table)
+    if dimension.metric_time:
+        return []
+    table = catalog.table(dimension.source_table)
     if table is None:
         return []
-    used = set(re.findall(rf"\b{re.escape(table.name)}\.(\w+)", dimension.sql))
+    used = set(re.findall(rf"\b{re.escape(table.name)}\.(\w+)", dimension.expression))
     stems = {c.split("_")[0] for c in used}
     return [
         str(v).replace("_", " ")

@@ -268,14 +268,6 @@ CASES = [
         "metrics[0].label",
         "required field `label` is missing",
     ),
-    (
-        "missing-chinese-label",
-        "label: {en: GMV, zh: 成交额}",
-        "label: {en: GMV}",
-        "label: {en: GMV}",
-        "metrics[0].label.zh",
-        "required field `zh` is missing",
-    ),
     ("unknown-field", "    unit: CNY\n", "    units: CNY\n", "units: CNY", "metrics[0].units", "unknown field `units`"),
     (
         "bad-name",
