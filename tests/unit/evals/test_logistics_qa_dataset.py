@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from evals import MetricsQAItem, load_dataset, normalize_sql
-from knowledge.catalog import Catalog, check_catalog, load_catalog
+from knowledge.catalog import Catalog, catalog_entries, check_catalog, load_catalog
 from knowledge.warehouse.bundled import bundled_domain
 from knowledge.warehouse.logistics import build_logistics_warehouse
 from tools.sql_gate import GateContext, check_sql
@@ -60,6 +60,8 @@ def test_the_logistics_catalog_validates_as_version_2() -> None:
     assert any(d.metric_time for d in loaded.dimensions)
     assert any(join.type == "inner" for join in loaded.joins)
     assert all(example.query is not None for example in loaded.examples)
+    entries = {entry.id for entry in catalog_entries(loaded)}
+    assert {"metric:avg_weight", "dimension:period", "dimension:courier_hire_date"} <= entries
 
 
 def test_size_languages_difficulty_and_abstentions() -> None:
