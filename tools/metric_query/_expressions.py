@@ -94,7 +94,7 @@ def _enumerated_columns(catalog: Catalog, dimension: Dimension, tree: exp.Expr) 
     """
     if not isinstance(tree, exp.Column):
         return []
-    table = catalog.table(tree.table or dimension.table)
+    table = catalog.table(tree.table or dimension.source_table)
     own = table.column(tree.name) if table is not None else None
     if table is None or own is None or own.values is None:
         return []
@@ -105,27 +105,56 @@ def _enumerated_columns(catalog: Catalog, dimension: Dimension, tree: exp.Expr) 
     return found
 
 
-def filter_condition(catalog: Catalog, dimension: Dimension, item: Filter, field: str) -> exp.Expr:
+def _number_values(dimension: Dimension, item: Filter, field: str) -> list[exp.Expr]:
+    literals: list[exp.Expr] = []
+    for value in item.values:
+        number: float | None = None
+        if isinstance(value, int | float):
+            number = value
+        else:
+            try:
+                number = float(value)
+            except ValueError:
+                number = None
+        if number is None:
+            raise MetricQueryError(
+                f"Filter value {value!r} on number field `{dimension.name}` is not a number; write it as digits, "
+                "e.g. 5 or 2.5.",
+                field=field,
+            )
+        literals.append(exp.Literal.number(int(number) if float(number).is_integer() else number))
+    return literals
+
+
+def filter_condition(
+    catalog: Catalog, dimension: Dimension, item: Filter, field: str, *, target: exp.Expr | None = None
+) -> exp.Expr:
     """The row condition for one filter of a query.
 
     Values of a dimension whose column lists its values are checked against that list (and its parallel
-    translations); a value matching only by case or spacing is replaced by the listed spelling.
+    translations); a value matching only by case or spacing is replaced by the listed spelling. Time fields take
+    ISO dates and number fields numbers.
 
     Args:
         catalog: The catalog.
-        dimension: The filter's dimension.
+        dimension: The filter's dimension or attribute.
         item: The filter.
         field: The query field, for errors, e.g. ``filters[0]``.
+        target: The expression to compare instead of the dimension's own: a metric's time column for a
+            ``metric_time`` dimension (which has no expression of its own).
 
     Returns:
-        A boolean expression over the dimension's table.
+        A boolean expression over the dimension's table (or over ``target``).
 
     Raises:
-        MetricQueryError: If a value is not one the dimension takes, or a time value is not an ISO date.
+        MetricQueryError: If a value is not one the dimension takes, a time value is not an ISO date, or a
+            number value is not a number.
     """
-    tree = catalog_expression(catalog, dimension.sql, dimension.table)
+    tree = catalog_expression(catalog, dimension.expression, dimension.source_table) if target is None else target
     if dimension.type == "time":
         return _comparison(tree, item.op, _time_values(dimension, item, f"{field}.values"))
+    if dimension.type == "number":
+        return _comparison(tree, item.op, _number_values(dimension, item, f"{field}.values"))
     enumerated = _enumerated_columns(catalog, dimension, tree)
     if not enumerated or item.op in ("gt", "gte", "lt", "lte"):
         return _comparison(tree, item.op, [_literal(v) for v in item.values])

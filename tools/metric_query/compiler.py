@@ -7,8 +7,8 @@ The SQL has this shape (see ``docs/metric-query.md``)::
       WHERE <metric filter> AND <query filters> AND <time column in range> GROUP BY <dimension exprs>),
     p_<metric> AS (...),            -- the same over the previous period, for period/year comparisons
     spine AS (SELECT dims FROM m_a UNION SELECT dims FROM m_b),   -- when metrics come from several CTEs
-    result AS (SELECT spine.dims, <metric values and derived formulas> FROM spine LEFT JOIN m_a ... )
-    SELECT <dims>, <metrics>, <comparison columns> FROM result ORDER BY ... LIMIT n
+    result AS (SELECT spine.dims, <metric values, derived formulas, calculations> FROM spine LEFT JOIN m_a ...)
+    SELECT <dims>, <metrics>, <calculations>, <comparison columns> FROM result ORDER BY ... LIMIT n
 
 Why a spine and LEFT JOINs rather than FULL OUTER JOINs between the metric CTEs: the spine holds every
 dimension combination any metric has, each metric joins to it at most once (its CTE is grouped by exactly those
@@ -16,14 +16,15 @@ columns), so nothing is double counted and no combination is lost; NULL-safe equ
 order without a city) joined, and the spine makes the join symmetric for any number of metrics, where chained
 full outer joins would need COALESCE-d keys at every step.
 
-Joins inside a metric CTE are LEFT JOINs along ``many_to_one`` paths only: they never multiply the base rows and
-never drop rows whose foreign key is missing, so a metric grouped by a dimension sums to its total.
+Joins inside a metric CTE follow ``many_to_one`` paths only, so they never multiply the base rows. They are LEFT
+JOINs unless the catalog declares the join ``type: inner``: a LEFT JOIN never drops rows whose foreign key is
+missing, so a metric grouped by a dimension sums to its total.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -34,13 +35,27 @@ from knowledge.catalog.joins import JoinStep, join_path
 from knowledge.catalog.models import Catalog, Dimension, Metric
 from kubeai.errors import MetricQueryError
 from tools.metric_query._expressions import catalog_expression, column_ref, date_literal, filter_condition
-from tools.metric_query._validate import GroupColumn, Plan, is_additive, plan_query
+from tools.metric_query._validate import (
+    GROWTH_COMPARISONS,
+    SHARE_COMPARISONS,
+    GroupColumn,
+    Plan,
+    PlannedCalculation,
+    calculation_is_additive,
+    growth_name,
+    is_additive,
+    plan_query,
+)
 from tools.metric_query.query import MetricQuery
 from tools.metric_query.time_range import add_months, previous_range
 
-__all__ = ["CompiledQuery", "OutputColumn", "compile_metric_query"]
+__all__ = ["ColumnFormat", "ColumnKind", "CompiledQuery", "OutputColumn", "compile_metric_query"]
 
-ColumnKind = Literal["dimension", "metric", "previous", "change_pct", "share"]
+ColumnKind = Literal["dimension", "metric", "calculation", "previous", "growth", "change_pct", "share"]
+ColumnFormat = Literal[
+    "text", "number", "integer", "currency", "percent", "fraction", "date", "YYYY-MM", "YYYY-Qn", "YYYY"
+]
+_GRAIN_ZH = {"day": "日", "week": "周", "month": "月", "quarter": "季度", "year": "年"}
 
 _TRUNC_UNITS = {"day": "DAY", "week": "WEEK", "month": "MONTH", "quarter": "QUARTER", "year": "YEAR"}
 # Shifts use only days and months: PostgreSQL intervals have no QUARTER unit.
@@ -59,17 +74,28 @@ class OutputColumn:
 
     Attributes:
         name: The column name in the result.
-        kind: ``dimension`` (a group), ``metric`` (its value), ``previous`` (its value in the previous period),
-            ``change_pct`` (change from the previous value, in percent: 12.5 means +12.5 %), or ``share``
-            (its share of the total over the rows, a fraction between 0 and 1).
-        source: The dimension or metric the column comes from.
+        kind: ``dimension`` (a group), ``metric`` (its value), ``calculation`` (an ad-hoc ratio or difference),
+            ``previous`` (a value in the previous period), ``growth`` (change from the previous value as a
+            fraction: 0.125 means +12.5 %), ``change_pct`` (the same in percent: 12.5 means +12.5 %), or ``share``
+            (a share of the total, or of the group, a fraction between 0 and 1).
+        source: The dimension, metric or calculation the column comes from.
         grain: The time grain of a time-dimension column, else ``None``.
+        unit: The unit of the values (``CNY``, ``orders``, ``CNY/orders``), or ``None``.
+        format: How the values read: ``currency``, ``integer``, ``number``; ``fraction`` (0.125 reads 12.5 %)
+            or ``percent`` (12.5 reads 12.5 %); for time buckets ``date``, ``YYYY-MM``, ``YYYY-Qn`` (text) or
+            ``YYYY`` (an integer year); ``text`` for other dimensions.
+        label_en: The column's label in English, from the catalog.
+        label_zh: The column's label in Chinese, from the catalog.
     """
 
     name: str
     kind: ColumnKind
     source: str
     grain: str | None = None
+    unit: str | None = None
+    format: ColumnFormat = "number"
+    label_en: str = ""
+    label_zh: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,34 +163,83 @@ class _Names:
 
 
 def _sources(catalog: Catalog, metrics: Sequence[Metric]) -> list[_Source]:
-    grouped: dict[tuple[str, str, str], list[Metric]] = {}
+    grouped: dict[tuple[str, str, str, bool], list[Metric]] = {}
     for metric in metrics:
         assert metric.table is not None
         time = column_ref(metric.time_column, metric.table).sql() if metric.time_column else ""
         row_filter = catalog_expression(catalog, metric.filter, metric.table).sql() if metric.filter else ""
-        grouped.setdefault((metric.table, row_filter, time), []).append(metric)
+        grouped.setdefault((metric.table, row_filter, time, metric.snapshot), []).append(metric)
     return [_Source(table=key[0], metrics=tuple(found)) for key, found in grouped.items()]
 
 
 def _truncate(catalog: Catalog, tree: exp.Expr, table: str, grain: str) -> exp.Expr:
     """``DATE_TRUNC`` as sqlglot's date or timestamp node, by the column's declared type, cast to DATE."""
-    spec = catalog.table(table)
+    spec = catalog.table((tree.table if isinstance(tree, exp.Column) else "") or table)
     column = spec.column(tree.name) if spec is not None and isinstance(tree, exp.Column) else None
     kind = exp.DataType.build(column.type, dialect=catalog.warehouse.dialect).this if column else None
     node: Any = exp.DateTrunc if kind == exp.DataType.Type.DATE else exp.TimestampTrunc
+    if grain == "week" and catalog.conventions.week_start == "sunday":
+        # DATE_TRUNC weeks start on Monday in DuckDB and PostgreSQL: a day later, truncated, then a day earlier.
+        later = exp.DateAdd(this=tree, expression=exp.Literal.number(1), unit=exp.var("DAY"))
+        monday = exp.cast(exp.TimestampTrunc(this=later, unit=exp.Literal.string("WEEK")), exp.DataType.build("DATE"))
+        sunday = exp.DateSub(this=monday, expression=exp.Literal.number(1), unit=exp.var("DAY"))
+        return exp.cast(sunday, exp.DataType.build("DATE"))
     truncated: exp.Expr = node(this=tree, unit=exp.Literal.string(_TRUNC_UNITS[grain]))
     return exp.cast(truncated, exp.DataType.build("DATE"))
 
 
-def _bucket(catalog: Catalog, group: GroupColumn, shift: tuple[int, str] | None) -> exp.Expr:
-    tree = catalog_expression(catalog, group.dimension.sql, group.dimension.table)
+def _time_column(metric: Metric) -> exp.Column:
+    assert metric.table is not None, "only simple metrics have a time column"
+    assert metric.time_column is not None, "plan_query checks that ranged and timed metrics have a time column"
+    return column_ref(metric.time_column, metric.table)
+
+
+def _group_expression(catalog: Catalog, group: GroupColumn, metric: Metric) -> tuple[exp.Expr, str]:
+    """The group's expression and its table: a ``metric_time`` dimension is the metric's own time column."""
+    if group.dimension.metric_time:
+        column = _time_column(metric)
+        return column, column.table
+    dimension = group.dimension
+    return catalog_expression(catalog, dimension.expression, dimension.source_table), dimension.source_table
+
+
+def _year(day: exp.Expr) -> exp.Expr:
+    return exp.cast(exp.Extract(this=exp.var("YEAR"), expression=day), exp.DataType.build("INT"))
+
+
+def _formatted(bucket: exp.Expr, time_format: str) -> exp.Expr:
+    """A DATE bucket in the catalog's grain format: DATE, ``YYYY-MM`` text, ``YYYY-Qn`` text or ``YYYY`` integer."""
+    if time_format == "YYYY-MM":
+        return exp.TimeToStr(this=bucket, format=exp.Literal.string("%Y-%m"))
+    if time_format == "YYYY":
+        return _year(bucket)
+    if time_format == "YYYY-Qn":
+        text = exp.DataType.build("TEXT")
+        quarter = exp.cast(exp.Extract(this=exp.var("QUARTER"), expression=bucket.copy()), exp.DataType.build("INT"))
+        year_dash_q = exp.DPipe(this=exp.cast(_year(bucket), text), expression=exp.Literal.string("-Q"))
+        return exp.DPipe(this=year_dash_q, expression=exp.cast(quarter, text.copy()))
+    if time_format == "date":
+        return bucket
+    raise MetricQueryError(
+        f"The catalog's grain format {time_format!r} is not one of date, YYYY-MM, YYYY-Qn, YYYY; fix "
+        "conventions.grain_formats.",
+        field="time_grain",
+    )
+
+
+def _bucket(
+    catalog: Catalog, group: GroupColumn, shift: tuple[int, str] | None, metric: Metric, *, formatted: bool
+) -> exp.Expr:
+    tree, table = _group_expression(catalog, group, metric)
     if group.grain is None:
         return tree
-    bucket = _truncate(catalog, tree, group.dimension.table, group.grain)
+    bucket = _truncate(catalog, tree, table, group.grain)
     if shift is not None:
         amount, unit = shift
         moved = exp.DateAdd(this=bucket, expression=exp.Literal.number(amount), unit=exp.var(unit))
         bucket = exp.cast(moved, exp.DataType.build("DATE"))
+    if formatted:
+        return _formatted(bucket, catalog.conventions.grain_format(group.grain))
     return bucket
 
 
@@ -183,9 +258,47 @@ def _joins(catalog: Catalog, base: str, tables: Sequence[str], metric: Metric) -
     return list(steps.values())
 
 
+def _join_type(catalog: Catalog, step: JoinStep) -> str:
+    """``left``, or ``inner`` where the catalog declares the join ``type: inner``."""
+    declared: str | None = getattr(step, "join_type", None)
+    if declared is not None:
+        return declared
+    ends = {step.from_column, step.to_column}
+    return next((j.type for j in catalog.joins if {j.left, j.right} == ends), "left")
+
+
 def _aggregate_sql(metric: Metric) -> str:
     assert metric.sql is not None, "only simple metrics are aggregated"
     return metric.sql
+
+
+def _snapshot_dates(
+    catalog: Catalog, metric: Metric, plan: Plan, conditions: Sequence[exp.Expr], window: _Window
+) -> exp.Expr:
+    """``time column IN (latest snapshot date of the range, or of each time bucket)``.
+
+    The latest date is the table's, whatever the other filters (a department without rows on it has none), but
+    conditions on the time column itself (a filter on a ``metric_time`` dimension) narrow the dates it is taken
+    from, as the time range does.
+    """
+    column = _time_column(metric)
+    table = column.table
+    inner = exp.column(column.name, table=table)
+    where: list[exp.Expr] = [
+        exp.paren(c.copy())
+        for c in conditions
+        if all(col.table == table and col.name == column.name for col in c.find_all(exp.Column))
+    ]
+    if window.dates is not None:
+        where += [exp.GTE(this=inner.copy(), expression=date_literal(window.dates[0]))]
+        where += [exp.LT(this=inner.copy(), expression=date_literal(window.dates[1]))]
+    latest = exp.select(exp.Max(this=inner.copy())).from_(exp.table_(table))
+    if where:
+        latest = latest.where(exp.and_(*where))
+    grains = [g.grain for g in plan.time_groups if g.grain is not None]
+    if grains:
+        latest = latest.group_by(_truncate(catalog, inner.copy(), table, grains[0]))
+    return exp.In(this=column, query=exp.Subquery(this=latest))
 
 
 def _aggregate(
@@ -197,26 +310,28 @@ def _aggregate(
 ) -> exp.Select:
     first = source.metrics[0]
     base = source.table
-    buckets = [_bucket(catalog, g, None) for g in plan.groups]
-    outputs = [exp.alias_(_bucket(catalog, g, window.shift), g.name) for g in plan.groups]
+    buckets = [_bucket(catalog, g, None, first, formatted=False) for g in plan.groups]
+    outputs = [exp.alias_(_bucket(catalog, g, window.shift, first, formatted=True), g.name) for g in plan.groups]
     where: list[exp.Expr] = []
     if first.filter:
         where.append(exp.paren(catalog_expression(catalog, first.filter, base)))
     where += [exp.paren(c.copy()) for c in conditions]
     if window.dates is not None:
-        assert first.time_column is not None, "plan_query checks that ranged metrics have a time column"
-        time = column_ref(first.time_column, base)
+        time = _time_column(first)
         where += [exp.GTE(this=time, expression=date_literal(window.dates[0]))]
         where += [exp.LT(this=time.copy(), expression=date_literal(window.dates[1]))]
+    if first.snapshot:
+        where.append(_snapshot_dates(catalog, first, plan, conditions, window))
     aggregates = [exp.alias_(catalog_expression(catalog, _aggregate_sql(m), base), m.name) for m in source.metrics]
     used: dict[str, None] = {}
     for node in [*buckets, *where, *aggregates]:
         for column in node.find_all(exp.Column):
-            used.setdefault(column.table, None)
+            if column.find_ancestor(exp.Subquery) is None:
+                used.setdefault(column.table, None)
     select = exp.select(*outputs, *aggregates).from_(exp.table_(base))
     for step in _joins(catalog, base, [t for t in used if t != base], first):
         on = exp.EQ(this=column_ref(step.from_column, base), expression=column_ref(step.to_column, base))
-        select = select.join(exp.table_(step.table), on=on, join_type="left")
+        select = select.join(exp.table_(step.table), on=on, join_type=_join_type(catalog, step))
     if where:
         select = select.where(exp.and_(*where))
     if buckets:
@@ -244,7 +359,7 @@ def _safe_divisions(tree: exp.Expr) -> exp.Expr:
 
 
 class _Values:
-    """Expressions for metric values inside the ``result`` CTE."""
+    """Expressions for metric and calculation values inside the ``result`` CTE."""
 
     def __init__(self, catalog: Catalog, tables: dict[str, str], *, coalesce_simple: bool) -> None:
         self._catalog = catalog
@@ -267,6 +382,41 @@ class _Values:
             return node
 
         return _safe_divisions(tree.transform(substitute))
+
+    def shown(self, metric: Metric) -> exp.Expr:
+        """A requested metric's value, in percent when the catalog wants rates in percent."""
+        value = self.value(metric)
+        return _percent(value) if _in_percent(self._catalog, metric) else value
+
+    def calculation(self, item: PlannedCalculation) -> exp.Expr:
+        """An ad-hoc ratio (``CAST(a AS DOUBLE) / NULLIF(b, 0)``) or difference of two metrics' values."""
+        left = exp.paren(self.value(item.left, as_input=True))
+        right = exp.paren(self.value(item.right, as_input=True))
+        if item.calculation.op == "difference":
+            value: exp.Expr = exp.Sub(this=left, expression=right)
+        else:
+            value = exp.Div(this=_double(left), expression=_nullif_zero(right))
+        return _percent(value) if _calculation_in_percent(self._catalog, item) else value
+
+
+def _percent(value: exp.Expr) -> exp.Expr:
+    return exp.Mul(this=exp.Literal.number(100), expression=exp.paren(value))
+
+
+def _in_percent(catalog: Catalog, metric: Metric) -> bool:
+    """Whether a metric's rate comes out in percent (a percent-format metric under ``rate_format: percent``)."""
+    return metric.format == "percent" and catalog.conventions.rate_format == "percent"
+
+
+def _is_rate(item: PlannedCalculation) -> bool:
+    """An ad-hoc ratio of two metrics of one unit (or none) is a rate; CNY per order is not."""
+    return item.calculation.op == "ratio" and item.left.unit == item.right.unit
+
+
+def _calculation_in_percent(catalog: Catalog, item: PlannedCalculation) -> bool:
+    if item.calculation.op == "ratio":
+        return _is_rate(item) and catalog.conventions.rate_format == "percent"
+    return _in_percent(catalog, item.left)
 
 
 def _null_safe_join(select: exp.Select, table: str, source: str, groups: Sequence[GroupColumn]) -> exp.Select:
@@ -309,41 +459,168 @@ def _order(query: MetricQuery, plan: Plan, column: Callable[[str], exp.Column]) 
     ]
     if not keys:
         first_time = [(g.name, False) for g in plan.time_groups[:1]]
-        keys = first_time or [(plan.metrics[0].name, True)]
+        if not first_time and query.comparison == "share_within_group":
+            first_time = [(plan.groups[0].name, False), (plan.value_names[0], True)]  # each group, largest first
+        keys = first_time or [(plan.value_names[0], True)]
     names = [name for name, _ in keys]
     keys += [(g.name, False) for g in plan.groups if g.name not in names]  # tie-breakers: a stable order
     return [exp.Ordered(this=column(name), desc=desc, nulls_first=False) for name, desc in keys]
 
 
-def _final_columns(query: MetricQuery, plan: Plan, result: str) -> list[tuple[exp.Expr, OutputColumn]]:
+@dataclass(frozen=True, kw_only=True)
+class _ValueColumn:
+    """A value the query shows (a metric or a calculation), as its output column describes it."""
+
+    column: OutputColumn
+    additive: bool
+
+
+def _metric_format(catalog: Catalog, metric: Metric) -> ColumnFormat:
+    if metric.format == "percent":
+        return "percent" if _in_percent(catalog, metric) else "fraction"
+    return metric.format
+
+
+def _value_columns(catalog: Catalog, plan: Plan) -> list[_ValueColumn]:
+    found = [
+        _ValueColumn(
+            column=OutputColumn(
+                name=m.name,
+                kind="metric",
+                source=m.name,
+                unit=m.unit,
+                format=_metric_format(catalog, m),
+                label_en=m.label.en,
+                label_zh=m.label.zh,
+            ),
+            additive=is_additive(catalog, m),
+        )
+        for m in plan.metrics
+    ]
+    for item in plan.calculations:
+        left, right = item.left, item.right
+        unit: str | None
+        fmt: ColumnFormat
+        if item.calculation.op == "difference":
+            unit, fmt = left.unit, _metric_format(catalog, left)
+            label_en, label_zh = f"{left.label.en} minus {right.label.en}", f"{left.label.zh}减{right.label.zh}"
+        else:
+            rate = _is_rate(item)
+            unit = None if rate else (f"{left.unit}/{right.unit}" if left.unit and right.unit else left.unit)
+            fmt = ("percent" if _calculation_in_percent(catalog, item) else "fraction") if rate else "number"
+            label_en, label_zh = f"{left.label.en} per {right.label.en}", f"{left.label.zh}/{right.label.zh}"
+        column = OutputColumn(
+            name=item.name,
+            kind="calculation",
+            source=item.name,
+            unit=unit,
+            format=fmt,
+            label_en=label_en,
+            label_zh=label_zh,
+        )
+        found.append(_ValueColumn(column=column, additive=calculation_is_additive(catalog, item)))
+    return found
+
+
+def _group_column(catalog: Catalog, group: GroupColumn) -> OutputColumn:
+    dimension = group.dimension
+    label_en, label_zh = dimension.label.en, dimension.label.zh
+    fmt: ColumnFormat = "number" if dimension.type == "number" else "text"
+    if group.grain is not None:
+        label_en, label_zh = f"{label_en} ({group.grain})", f"{label_zh}（{_GRAIN_ZH[group.grain]}）"
+        fmt = catalog.conventions.grain_format(group.grain)  # type: ignore[assignment]
+    return OutputColumn(
+        name=group.name,
+        kind="dimension",
+        source=dimension.name,
+        grain=group.grain,
+        format=fmt,
+        label_en=label_en,
+        label_zh=label_zh,
+    )
+
+
+def _growth(current: exp.Expr, previous: exp.Expr, percent: bool) -> exp.Expr:
+    """``(current - previous) / previous``, safe for integers and zeros, times 100 in percent."""
+    change = exp.Div(
+        this=exp.paren(exp.Sub(this=_double(current), expression=previous)),
+        expression=_nullif_zero(previous.copy()),
+    )
+    return exp.Mul(this=exp.Literal.number(100), expression=change) if percent else change
+
+
+def _final_columns(
+    query: MetricQuery, catalog: Catalog, plan: Plan, result: str
+) -> list[tuple[exp.Expr, OutputColumn]]:
     def col(name: str) -> exp.Column:
         return exp.column(name, table=result)
 
-    columns: list[tuple[exp.Expr, OutputColumn]] = [
-        (col(g.name), OutputColumn(name=g.name, kind="dimension", source=g.dimension.name, grain=g.grain))
-        for g in plan.groups
-    ]
+    columns: list[tuple[exp.Expr, OutputColumn]] = [(col(g.name), _group_column(catalog, g)) for g in plan.groups]
     time_names = [g.name for g in plan.time_groups]
-    partition = [col(n) for n in time_names] if len(time_names) < len(plan.groups) else []
-    for metric in plan.metrics:
-        name = metric.name
-        columns.append((col(name), OutputColumn(name=name, kind="metric", source=name)))
-        if query.comparison in ("period_over_period", "year_over_year"):
+    if query.comparison == "share_within_group":
+        partition_names = list(dict.fromkeys([plan.groups[0].name, *time_names]))
+    else:
+        partition_names = time_names if len(time_names) < len(plan.groups) else []
+    output = query.comparison_output
+    percent_growth = catalog.conventions.growth_format == "percent"
+    year_back = query.comparison == "year_over_year"
+    for value in _value_columns(catalog, plan):
+        shown = value.column
+        name = shown.name
+        if query.comparison in GROWTH_COMPARISONS:
             previous = col(f"{name}_previous")
-            change = exp.Mul(
-                this=exp.Literal.number(100),
-                expression=exp.Div(
-                    this=exp.paren(exp.Sub(this=_double(col(name)), expression=previous)),
-                    expression=_nullif_zero(previous.copy()),
-                ),
+            previous_column = replace(
+                shown,
+                name=f"{name}_previous",
+                kind="previous",
+                label_en=f"{shown.label_en} ({'a year earlier' if year_back else 'previous period'})",
+                label_zh=f"{shown.label_zh}（{'去年同期' if year_back else '上期'}）",
             )
-            columns.append((previous.copy(), OutputColumn(name=f"{name}_previous", kind="previous", source=name)))
-            columns.append((change, OutputColumn(name=f"{name}_change_pct", kind="change_pct", source=name)))
-        elif query.comparison == "share_of_total":
-            total = exp.Window(this=exp.Sum(this=col(name)), partition_by=[p.copy() for p in partition] or None)
+            growth_column = OutputColumn(
+                name=growth_name(catalog, name),
+                kind="change_pct" if percent_growth else "growth",
+                source=name,
+                format="percent" if percent_growth else "fraction",
+                label_en=f"{shown.label_en} growth",
+                label_zh=f"{shown.label_zh}增长率",
+            )
+            if output != "change_only":
+                columns.append((col(name), shown))
+                columns.append((previous, previous_column))
+            if output != "value_and_previous":
+                columns.append((_growth(col(name), previous.copy(), percent_growth), growth_column))
+        elif query.comparison in SHARE_COMPARISONS:
+            partition = [col(n) for n in partition_names] or None
+            total = exp.Window(this=exp.Sum(this=col(name)), partition_by=partition)
             share = exp.Div(this=_double(col(name)), expression=_nullif_zero(total))
-            columns.append((share, OutputColumn(name=f"{name}_share", kind="share", source=name)))
+            share_column = OutputColumn(
+                name=f"{name}_share",
+                kind="share",
+                source=name,
+                format="fraction",
+                label_en=f"{shown.label_en} share",
+                label_zh=f"{shown.label_zh}占比",
+            )
+            if output != "change_only":
+                columns.append((col(name), shown))
+            columns.append((share, share_column))
+        else:
+            columns.append((col(name), shown))
     return columns
+
+
+def _conditions(query: MetricQuery, catalog: Catalog, plan: Plan, metric: Metric) -> list[exp.Expr]:
+    """The query's filters as row conditions for one metric CTE (a ``metric_time`` filter uses its time column)."""
+    return [
+        filter_condition(
+            catalog,
+            dimension,
+            item,
+            f"filters[{index}]",
+            target=_time_column(metric) if dimension.metric_time else None,
+        )
+        for index, (dimension, item) in enumerate(zip(plan.filter_dimensions, query.filters, strict=True))
+    ]
 
 
 def compile_metric_query(query: MetricQuery, catalog: Catalog) -> CompiledQuery:
@@ -362,16 +639,13 @@ def compile_metric_query(query: MetricQuery, catalog: Catalog) -> CompiledQuery:
             ``field`` names the query field and the message says what to use instead.
     """
     plan = plan_query(query, catalog)
-    conditions = [
-        filter_condition(catalog, dimension, item, f"filters[{index}]")
-        for index, (dimension, item) in enumerate(zip(plan.filter_dimensions, query.filters, strict=True))
-    ]
     names = _Names([t.name for t in catalog.tables])
     ctes: list[tuple[str, exp.Select]] = []
     current: dict[str, str] = {}
     previous: dict[str, str] = {}
     previous_window = _previous_window(query, plan)
     for source in _sources(catalog, plan.simple_metrics):
+        conditions = _conditions(query, catalog, plan, source.metrics[0])
         name = names.new(f"m_{source.metrics[0].name}")
         ctes.append((name, _aggregate(catalog, source, plan, conditions, _Window(dates=plan.time_range))))
         current.update(dict.fromkeys((m.name for m in source.metrics), name))
@@ -394,16 +668,20 @@ def compile_metric_query(query: MetricQuery, catalog: Catalog) -> CompiledQuery:
     prior = _Values(catalog, previous, coalesce_simple=False)
     selections: list[exp.Expr] = [exp.alias_(exp.column(g.name, table=source_name), g.name) for g in plan.groups]
     for metric in plan.metrics:
-        selections.append(exp.alias_(values.value(metric), metric.name))
+        selections.append(exp.alias_(values.shown(metric), metric.name))
         if previous_window is not None:
-            selections.append(exp.alias_(prior.value(metric), f"{metric.name}_previous"))
+            selections.append(exp.alias_(prior.shown(metric), f"{metric.name}_previous"))
+    for item in plan.calculations:
+        selections.append(exp.alias_(values.calculation(item), item.name))
+        if previous_window is not None:
+            selections.append(exp.alias_(prior.calculation(item), f"{item.name}_previous"))
     result_select = exp.select(*selections).from_(exp.table_(source_name))
     for table in [*joined, *dict.fromkeys(previous.values())]:
         result_select = _null_safe_join(result_select, table, source_name, plan.groups)
     result = names.new("result")
     ctes.append((result, result_select))
 
-    final_columns = _final_columns(query, plan, result)
+    final_columns = _final_columns(query, catalog, plan, result)
     tree = exp.select(*[exp.alias_(e, c.name) for e, c in final_columns]).from_(exp.table_(result))
     for cte_name, body in ctes:
         tree = tree.with_(cte_name, as_=body)
@@ -412,7 +690,7 @@ def compile_metric_query(query: MetricQuery, catalog: Catalog) -> CompiledQuery:
         tree = tree.limit(query.limit)
     dimensions = {g.dimension.name: g.dimension for g in plan.groups}
     dimensions.update({d.name: d for d in plan.filter_dimensions})
-    used_metrics = {m.name: m for m in [*plan.metrics, *plan.simple_metrics]}
+    used_metrics = {m.name: m for m in [*plan.computed_metrics, *plan.simple_metrics]}
     return CompiledQuery(
         sql=tree.sql(dialect=catalog.warehouse.dialect),
         dialect=catalog.warehouse.dialect,

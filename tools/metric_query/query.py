@@ -17,10 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, create_model,
 from kubeai.errors import MetricQueryError
 
 __all__ = [
+    "CALCULATION_OPS",
     "COMPARISONS",
+    "COMPARISON_OUTPUTS",
     "FILTER_OPS",
     "RELATIVE_PERIODS",
+    "Calculation",
+    "CalculationOp",
     "Comparison",
+    "ComparisonOutput",
     "DateRange",
     "Filter",
     "FilterOp",
@@ -52,8 +57,12 @@ RelativePeriod = Literal[
 RELATIVE_PERIODS: tuple[str, ...] = get_args(RelativePeriod)
 FilterOp = Literal["eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte"]
 FILTER_OPS: tuple[str, ...] = get_args(FilterOp)
-Comparison = Literal["none", "period_over_period", "year_over_year", "share_of_total"]
+Comparison = Literal["none", "period_over_period", "year_over_year", "share_of_total", "share_within_group"]
 COMPARISONS: tuple[str, ...] = get_args(Comparison)
+ComparisonOutput = Literal["all", "change_only", "value_and_previous"]
+COMPARISON_OUTPUTS: tuple[str, ...] = get_args(ComparisonOutput)
+CalculationOp = Literal["ratio", "difference"]
+CALCULATION_OPS: tuple[str, ...] = get_args(CalculationOp)
 TimeGrain = Literal["day", "week", "month", "quarter", "year"]
 FilterValue = str | int | float
 
@@ -79,13 +88,38 @@ class DateRange(_Model):
 
 
 TimeRange = RelativePeriod | DateRange
-"""A relative period such as ``last_month``, resolved against the catalog's reference date, or explicit dates."""
+"""A period name such as ``last_month``, resolved against the catalog's reference date, or explicit dates.
+
+The base model takes the standard names; :func:`metric_query_model` with ``periods`` takes a catalog's own.
+"""
+
+
+class Calculation(_Model):
+    """An ad-hoc ratio or difference of two catalog metrics, which may come from different tables."""
+
+    op: CalculationOp = Field(
+        description="ratio: left divided by right (column <left>_per_<right>); difference: left minus right "
+        "(column <left>_minus_<right>)."
+    )
+    left: str = Field(pattern=_NAME, description="The metric on the left: the numerator, or what is subtracted from.")
+    right: str = Field(pattern=_NAME, description="The metric on the right: the denominator, or what is subtracted.")
+
+    @model_validator(mode="after")
+    def _two_metrics(self) -> Calculation:
+        if self.left == self.right:
+            raise ValueError(f"a calculation needs two different metrics, got {self.left} twice")
+        return self
+
+    @property
+    def name(self) -> str:
+        """The output column: ``<left>_per_<right>`` or ``<left>_minus_<right>``."""
+        return f"{self.left}_{'per' if self.op == 'ratio' else 'minus'}_{self.right}"
 
 
 class Filter(_Model):
-    """A condition on a dimension, applied to every metric before aggregating."""
+    """A condition on a dimension or attribute, applied to every metric before aggregating."""
 
-    dimension: str = Field(pattern=_NAME, description="The dimension to filter on.")
+    dimension: str = Field(pattern=_NAME, description="The dimension (or attribute) to filter on.")
     op: FilterOp = Field(
         default="eq",
         description="eq/ne: equal or not equal to the one value; in/not_in: one of the values or none of them; "
@@ -102,7 +136,7 @@ class Filter(_Model):
 class OrderBy(_Model):
     """A sort key of the result."""
 
-    target: str = Field(pattern=_NAME, description="A metric or dimension name of this query to sort by.")
+    target: str = Field(pattern=_NAME, description="A metric, calculation or dimension name of this query to sort by.")
     direction: Literal["asc", "desc"] = Field(default="desc", description="asc: smallest first; desc: largest first.")
 
 
@@ -110,7 +144,15 @@ class MetricQuery(_Model):
     """A question about metrics, as structured data: what to compute, grouped and filtered how, over which dates."""
 
     metrics: tuple[Name, ...] = Field(
-        min_length=1, max_length=4, description="The metrics to compute, by catalog name, 1 to 4."
+        default=(),
+        max_length=4,
+        description="The metrics to show, by catalog name, 1 to 4 (may be empty when calculations has one).",
+    )
+    calculations: tuple[Calculation, ...] = Field(
+        default=(),
+        max_length=2,
+        description="Ad-hoc ratios or differences of two metrics (0 to 2); their inputs are not shown unless also "
+        "listed in metrics.",
     )
     dimensions: tuple[Name, ...] = Field(
         default=(),
@@ -124,21 +166,35 @@ class MetricQuery(_Model):
     )
     time_range: TimeRange = Field(
         default="all_time",
-        description="The dates the metrics cover: a relative period such as last_month, or explicit start and "
-        "end dates.",
+        description="The dates the metrics cover: a period name such as last_month, all_time, or explicit start "
+        "and end dates.",
     )
     filters: tuple[Filter, ...] = Field(
         default=(), max_length=5, description="Conditions on dimension values, e.g. region eq 华东."
     )
     comparison: Comparison = Field(
         default="none",
-        description="Extra columns: period_over_period or year_over_year add the previous value and the change "
-        "in percent; share_of_total adds each row's share of the total.",
+        description="Extra columns: period_over_period or year_over_year add the previous value and the growth; "
+        "share_of_total adds each row's share of the total; share_within_group each row's share within its "
+        "group of the first dimension (e.g. each channel's share within each region).",
+    )
+    comparison_output: ComparisonOutput = Field(
+        default="all",
+        description="Which columns a comparison shows: all (value, previous and growth; or value and share); "
+        "change_only (only the growth, or only the share); value_and_previous (value and previous, no growth).",
     )
     order_by: tuple[OrderBy, ...] = Field(
-        default=(), max_length=3, description="Sort keys; empty sorts time ascending, else the first metric descending."
+        default=(),
+        max_length=3,
+        description="Sort keys; empty sorts time ascending, else the first metric (or calculation) descending.",
     )
     limit: int | None = Field(default=None, ge=1, le=1000, description="Maximum number of rows, e.g. 10 for a top 10.")
+
+    @model_validator(mode="after")
+    def _something_to_compute(self) -> MetricQuery:
+        if not self.metrics and not self.calculations:
+            raise ValueError("list at least one metric in metrics (or a calculation in calculations)")
+        return self
 
 
 def _names_type(names: Sequence[str], what: str) -> Any:
@@ -158,17 +214,22 @@ def _tuple_of(item: Any) -> Any:
     return tuple.__class_getitem__((item, ...))
 
 
-def metric_query_model(metrics: Sequence[str], dimensions: Sequence[str]) -> type[MetricQuery]:
+def metric_query_model(
+    metrics: Sequence[str], dimensions: Sequence[str], *, periods: Sequence[str] | None = None
+) -> type[MetricQuery]:
     """A :class:`MetricQuery` subclass whose names can only be the given ones.
 
-    The returned class's JSON schema lists ``metrics`` and ``dimensions`` (and the dimension of a filter, and the
-    target of a sort key) as enums, so vLLM's structured outputs can only produce those names. Instances are
-    still :class:`MetricQuery` instances, so :func:`tools.metric_query.compile_metric_query` accepts them.
+    The returned class's JSON schema lists ``metrics`` and ``dimensions`` (and the dimension of a filter, the
+    target of a sort key, the metrics of a calculation, and with ``periods`` the period names) as enums, so vLLM's
+    structured outputs can only produce those names. Instances are still :class:`MetricQuery` instances, so
+    :func:`tools.metric_query.compile_metric_query` accepts them.
 
     Args:
         metrics: The metric names retrieved for the question (at least one).
-        dimensions: The dimension names retrieved for the question (may be empty: then the query cannot group
-            or filter).
+        dimensions: The dimension and attribute names retrieved for the question (may be empty: then the query
+            cannot group or filter).
+        periods: The catalog's period names (``[p.name for p in catalog.periods()]``); ``time_range`` then takes
+            one of them, ``all_time`` or explicit dates. ``None`` keeps the standard names.
 
     Returns:
         The narrowed model class.
@@ -177,6 +238,7 @@ def metric_query_model(metrics: Sequence[str], dimensions: Sequence[str]) -> typ
         MetricQueryError: If ``metrics`` is empty or a name is not a non-empty string.
     """
     metric_type = _names_type(metrics, "metric")
+    distinct_metrics = len(set(metrics))
     order_model = create_model(
         "OrderBy",
         __base__=OrderBy,
@@ -185,6 +247,20 @@ def metric_query_model(metrics: Sequence[str], dimensions: Sequence[str]) -> typ
             _names_type([*metrics, *dimensions], "metric"),
             Field(description="A metric or dimension name of this query to sort by."),
         ),
+    )
+    calculation_model = create_model(
+        "Calculation",
+        __base__=Calculation,
+        __doc__=Calculation.__doc__,
+        left=(metric_type, Field(description=_description("left", Calculation))),
+        right=(metric_type, Field(description=_description("right", Calculation))),
+    )
+    calculations_field: Any = Field(
+        default=(),
+        max_length=2 if distinct_metrics > 1 else 0,
+        description=_description("calculations")
+        if distinct_metrics > 1
+        else "A calculation needs two metrics and only one fits this question: leave empty.",
     )
     filter_model: type[Filter] = Filter
     dims_annotation: Any = _tuple_of(Name)
@@ -201,22 +277,27 @@ def metric_query_model(metrics: Sequence[str], dimensions: Sequence[str]) -> typ
         dims_annotation = _tuple_of(dimension_type)
         dims_field = Field(default=(), max_length=min(3, len(set(dimensions))), description=_description("dimensions"))
         filters_field = Field(default=(), max_length=5, description=_description("filters"))
-    model: type[MetricQuery] = create_model(
-        "MetricQuery",
-        __base__=MetricQuery,
-        __doc__=MetricQuery.__doc__,
-        metrics=(
+    fields: dict[str, Any] = {
+        "metrics": (
             _tuple_of(metric_type),
-            Field(min_length=1, max_length=min(4, len(set(metrics))), description=_description("metrics")),
+            Field(default=(), max_length=min(4, distinct_metrics), description=_description("metrics")),
         ),
-        dimensions=(dims_annotation, dims_field),
-        filters=(_tuple_of(filter_model), filters_field),
-        order_by=(_tuple_of(order_model), Field(default=(), max_length=3, description=_description("order_by"))),
-    )
+        "calculations": (_tuple_of(calculation_model), calculations_field),
+        "dimensions": (dims_annotation, dims_field),
+        "filters": (_tuple_of(filter_model), filters_field),
+        "order_by": (_tuple_of(order_model), Field(default=(), max_length=3, description=_description("order_by"))),
+    }
+    if periods is not None:
+        period_type = _names_type([*periods, "all_time"], "period")
+        fields["time_range"] = (
+            period_type | DateRange,
+            Field(default="all_time", description=_description("time_range")),
+        )
+    model: type[MetricQuery] = create_model("MetricQuery", __base__=MetricQuery, __doc__=MetricQuery.__doc__, **fields)
     return model
 
 
-def _description(field: str) -> str:
-    description = MetricQuery.model_fields[field].description
+def _description(field: str, model: type[BaseModel] = MetricQuery) -> str:
+    description = model.model_fields[field].description
     assert description is not None
     return description

@@ -6,8 +6,9 @@ placed against the reference date ``ref`` (the catalog's "today"), or the ``inde
 - ``offset: 0``: the window ends with the unit that holds ``ref``. Such a window is *to date*: it ends at ``ref``,
   included, never in the future (``this_month`` on 2025-12-15 is 2025-12-01..2025-12-15).
 - ``offset: -1``: the window ends with the last whole unit before that one (``last_month``); ``-2`` one earlier.
-- ``index: n``: the n-th unit (1-based) of ``ref``'s year, e.g. ``half`` 1 is H1 and ``quarter`` 2 is Q2. When that
-  unit holds ``ref`` it ends at ``ref``; a unit that starts after ``ref`` lies in the future and holds no rows.
+- ``index: n``: the n-th unit (1-based) of ``ref``'s year, e.g. ``half`` 1 is H1 and ``quarter`` 2 is Q2 (week 1 is
+  the week that holds the year's first day). When that unit holds ``ref`` it ends at ``ref``; a unit that starts
+  after ``ref`` lies in the future: its range is empty (``start == end_exclusive``) and holds no rows.
 
 Weeks start on ``week_start`` (Monday by default). Quarters, halves and years follow the fiscal year, which starts
 on the 1st of ``fiscal_year_start_month`` (January by default); months, weeks and days do not depend on it.
@@ -59,6 +60,7 @@ __all__ = [
 
 _WEEKDAYS = {"monday": 0, "sunday": 6}
 _UNIT_MONTHS = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+_PER_YEAR = {"day": 366, "week": 53, "month": 12, "quarter": 4, "half": 2, "year": 1}
 
 
 class PeriodSpec(Protocol):
@@ -190,14 +192,13 @@ def resolve_period(
     tomorrow = reference_date + timedelta(days=1)
     current = _unit_start(reference_date, unit, week_start=week_start, fiscal_year_start_month=fiscal_year_start_month)
     if period.index is not None:
-        if unit not in _UNIT_MONTHS:
-            raise ValueError(f"a period with index needs unit month, quarter, half or year, not {unit}")
-        if not 1 <= period.index <= 12 // _UNIT_MONTHS[unit]:
+        if not 1 <= period.index <= _PER_YEAR[unit]:
             raise ValueError(f"index {period.index} is not a {unit} of a year")
         year_start = _unit_start(
             reference_date, "year", week_start=week_start, fiscal_year_start_month=fiscal_year_start_month
         )
-        start = _shift(year_start, unit, period.index - 1)
+        first = _unit_start(year_start, unit, week_start=week_start, fiscal_year_start_month=fiscal_year_start_month)
+        start = _shift(first, unit, period.index - 1)
         return start, min(_shift(start, unit, 1), max(start, tomorrow))
     if period.count < 1:
         raise ValueError(f"period count {period.count} must be at least 1")

@@ -1,4 +1,4 @@
-"""Shared fixtures: the demo catalog and a small demo warehouse built once per test session."""
+"""Shared fixtures: the demo catalog (version 2), the same catalog as version 1, and a small demo warehouse."""
 
 from __future__ import annotations
 
@@ -14,6 +14,21 @@ from knowledge.warehouse import build_demo_warehouse
 @pytest.fixture(scope="session")
 def catalog() -> Catalog:
     return load_catalog(demo_catalog_path())
+
+
+def as_version_1(catalog: Catalog) -> Catalog:
+    """The catalog written as a version 1 catalog: no conventions (growth in percent, buckets as dates)."""
+    data = catalog.model_dump(exclude={"conventions", "attributes"})
+    data["version"] = 1
+    data["warehouse"]["reference_date"] = catalog.reference_date
+    data["dimensions"] = [d for d in data["dimensions"] if not d["metric_time"]]
+    data["examples"] = [{**e, "query": None} for e in data["examples"] if e["sql"] is not None]
+    return Catalog.model_validate(data)
+
+
+@pytest.fixture(scope="session")
+def catalog_v1(catalog: Catalog) -> Catalog:
+    return as_version_1(catalog)
 
 
 @pytest.fixture(scope="session")

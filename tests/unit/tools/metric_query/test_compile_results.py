@@ -3,6 +3,10 @@
 Every case compiles a query (validated through the narrowed model a served model would fill), passes the SQL
 through ``tools.sql_gate.check_sql`` with a context built from the catalog, executes it, and compares the
 RESULT with an independently written query's result. The demo catalog's reference date is 2025-12-31.
+
+Each case runs on the demo catalog as a version 1 catalog (growth in percent as ``<metric>_change_pct``, exactly
+as before version 2) and as the version 2 catalog it is (growth as a fraction, ``<metric>_growth``): the
+expected percent column is divided by 100 and renamed for the latter.
 """
 
 from __future__ import annotations
@@ -396,24 +400,45 @@ def test_there_are_enough_cases() -> None:
     assert len({c.id for c in CASES}) == len(CASES)
 
 
+def _as_growth(frame: pd.DataFrame) -> pd.DataFrame:
+    """A v1 result's ``<m>_change_pct`` columns (percent) as v2's ``<m>_growth`` (a fraction)."""
+    frame = frame.copy()
+    renamed: dict[str, str] = {}
+    for column in frame.columns:
+        if str(column).endswith("_change_pct"):
+            frame[column] = pd.to_numeric(frame[column]) / 100
+            renamed[column] = str(column).removesuffix("_change_pct") + "_growth"
+    return frame.rename(columns=renamed)
+
+
+@pytest.mark.parametrize("version", [1, 2])
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_compiled_query_passes_the_gate_and_matches_hand_written_sql(
-    case: Case, catalog: Catalog, warehouse: duckdb.DuckDBPyConnection
+    case: Case, version: int, catalog: Catalog, catalog_v1: Catalog, warehouse: duckdb.DuckDBPyConnection
 ) -> None:
+    catalog = catalog_v1 if version == 1 else catalog
+    assert catalog.version == version
     compiled = _compile(case, catalog)
     gated = check_sql(compiled.sql, _context(catalog))
     actual = warehouse.execute(gated.sql).df()
     expected = warehouse.execute(case.expected_sql).df()
-    expected.columns = list(actual.columns) if len(expected.columns) == len(actual.columns) else expected.columns
+    if version == 1:
+        expected.columns = list(actual.columns) if len(expected.columns) == len(actual.columns) else expected.columns
+    else:
+        v1_columns = list(_compile(case, catalog_v1).columns)
+        expected.columns = v1_columns if len(expected.columns) == len(v1_columns) else expected.columns
+        expected = _as_growth(expected)
     assert list(actual.columns) == list(compiled.columns)
     keys = [c.name for c in compiled.column_info if c.kind == "dimension"]
     _assert_same(actual, expected, keys, case.ordered)
 
 
+@pytest.mark.parametrize("version", [1, 2])
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_postgres_rendering_parses_back_to_the_same_query(
-    case: Case, catalog: Catalog, warehouse: duckdb.DuckDBPyConnection
+    case: Case, version: int, catalog: Catalog, catalog_v1: Catalog, warehouse: duckdb.DuckDBPyConnection
 ) -> None:
+    catalog = catalog_v1 if version == 1 else catalog
     compiled = _compile(case, catalog)
     postgres = compiled.to_sql("postgres")
     tree = sqlglot.parse_one(postgres, read="postgres")

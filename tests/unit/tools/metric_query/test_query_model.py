@@ -76,7 +76,7 @@ def test_the_json_schema_itself_admits_only_the_given_names(schema: dict[str, An
         {"metrics": ["gmv"], "order_by": [{"target": "city"}]},
         {"metrics": ["gmv"], "time_range": "next_month"},
         {"metrics": ["gmv"], "sql": "DROP TABLE orders"},
-        {"metrics": []},
+        {"metrics": ["gmv"], "calculations": [{"op": "ratio", "left": "gmv", "right": "sales"}]},
     ):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, schema)
@@ -98,6 +98,8 @@ def test_narrowed_model_validates_into_a_metric_query() -> None:
         model.model_validate({"metrics": ["gmv"], "filters": [{"dimension": "city", "values": ["上海"]}]})
     with pytest.raises(ValidationError):
         model.model_validate({"metrics": ["gmv"], "limit": 0})
+    with pytest.raises(ValidationError, match="at least one metric"):
+        model.model_validate({"metrics": []})
     with pytest.raises(ValidationError):
         model.model_validate({"metrics": ["gmv"], "filters": [{"dimension": "region", "values": []}]})
     with pytest.raises(ValidationError):

@@ -166,6 +166,8 @@ def _window(unit: str, count: int = 1, offset: int = 0, index: int | None = None
         (_window("half", index=2), D(2025, 9, 30), (D(2025, 7, 1), D(2025, 10, 1))),  # H2 to date
         (_window("quarter", index=2), D(2025, 12, 31), (D(2025, 4, 1), D(2025, 7, 1))),
         (_window("month", index=3), D(2025, 12, 31), (D(2025, 3, 1), D(2025, 4, 1))),
+        (_window("week", index=2), D(2025, 12, 31), (D(2025, 1, 6), D(2025, 1, 13))),  # week 1 holds Jan 1st
+        (_window("day", index=32), D(2025, 12, 31), (D(2025, 2, 1), D(2025, 2, 2))),
         (_window("year", count=2, offset=-1), D(2025, 6, 30), (D(2023, 1, 1), D(2025, 1, 1))),
         # a unit of this year that has not begun yet: an empty range
         (_window("quarter", index=4), D(2025, 5, 10), (D(2025, 10, 1), D(2025, 10, 1))),
@@ -231,7 +233,7 @@ def test_catalog_periods_take_precedence_over_standard_names() -> None:
         (_window("fortnight"), {}, "unknown period unit"),
         (_window("month", offset=1), {}, "never reach the future"),
         (_window("month", count=0), {}, "at least 1"),
-        (_window("week", index=2), {}, "needs unit month"),
+        (_window("week", index=54), {}, "is not a week"),
         (_window("quarter", index=5), {}, "is not a quarter"),
         (_window("month"), {"week_start": "friday"}, "unknown week start"),
         (_window("month"), {"fiscal_year_start_month": 13}, "not a month number"),
@@ -240,3 +242,13 @@ def test_catalog_periods_take_precedence_over_standard_names() -> None:
 def test_bad_period_definitions_are_rejected(window: PeriodWindow, settings: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         resolve_period(window, D(2025, 12, 31), **settings)  # type: ignore[arg-type]
+
+
+def test_the_standard_vocabulary_resolves_as_the_standard_names() -> None:
+    from knowledge.catalog.models import standard_vocabulary
+
+    vocabulary = {p.name: p for p in standard_vocabulary().periods}
+    for name, window in STANDARD_PERIODS.items():
+        if name in vocabulary:
+            for ref in (D(2025, 12, 31), D(2024, 1, 1), D(2024, 3, 31)):
+                assert resolve_period(vocabulary[name], ref) == resolve_period(window, ref), name
