@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 
-from knowledge.catalog import Catalog, Dimension, Metric
+from knowledge.catalog import Catalog, Dimension, Metric, Synonyms
 from knowledge.catalog.retrieval import named_in
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "mentioned_grain",
     "mentioned_metrics",
     "mentioned_period",
+    "mentioned_periods",
 ]
 
 
@@ -45,66 +46,69 @@ def _terms(items: Iterable[Metric | Dimension]) -> Iterator[tuple[str, str]]:
             yield item.name, term
 
 
-# Relative periods and grains said in so many words. The model fills these fields too, but a 135M model often
-# leaves "all_time" for 上个月; a phrase that names the period outright is stronger evidence than its guess.
-_PERIODS: tuple[tuple[str, str], ...] = (
-    (r"last 12 months|past 12 months|past year|过去(12|十二)个月|近(12|十二)个月|最近(12|十二)个月", "last_12_months"),
-    (r"last 90 days|past 90 days|(过去|最近|近)90天", "last_90_days"),
-    (r"last 30 days|past 30 days|(过去|最近|近)30天", "last_30_days"),
-    (r"last 7 days|past 7 days|past week|(过去|最近|近)(7|七)天", "last_7_days"),
-    (r"last month|previous month|上个?月", "last_month"),
-    (r"this month|current month|本月|这个月", "this_month"),
-    (r"last quarter|previous quarter|上个?季度", "last_quarter"),
-    (r"this quarter|current quarter|本季度|这个季度", "this_quarter"),
-    (r"last year|previous year|去年|上一年", "last_year"),
-    (r"this year|current year|今年|本年", "this_year"),
-    (r"last week|previous week|上个?周|上星期", "last_week"),
-    (r"this week|current week|本周|这周", "this_week"),
-    (r"yesterday|昨天|昨日", "yesterday"),
-    (r"today|今天|今日", "today"),
-)
-_GRAINS: tuple[tuple[str, str], ...] = (
-    (r"\b(daily|per day|by day|each day)\b|每天|每日|按天|按日|逐日", "day"),
-    (r"\b(weekly|per week|by week|each week)\b|每周|按周|逐周", "week"),
-    (r"\b(monthly|per month|by month|each month|month by month)\b|每月|每个月|按月|逐月|月度", "month"),
-    (r"\b(quarterly|per quarter|by quarter|each quarter)\b|每季度|按季度|逐季", "quarter"),
-    (r"\b(yearly|annually|per year|by year|each year)\b|每年|按年|逐年|年度", "year"),
-)
-# A dimension named right after one of these is a breakdown: 各地区, 按渠道, by region, per channel.
-_BREAKDOWN_ZH = ("各", "按", "分", "每个")
-_BREAKDOWN_EN = ("by", "per", "each", "across", "for each")
+# Periods, grains and breakdowns said in so many words. The model fills these fields too, but a 135M model often
+# leaves "all_time" for 上个月; a phrase that names the period outright is stronger evidence than its guess. The
+# words come from the catalog (its conventions, else the standard vocabulary it picks from), never from code, so a
+# second business gets the same behaviour by writing its catalog.
+_YEAR = re.compile(r"(?<!\d)(19|20)\d{2}(?!\d)")
 
 
-def mentioned_period(question: str) -> str | None:
-    """The relative period a question names outright (上个月 -> last_month), if any."""
-    text = question.lower()
-    for pattern, period in _PERIODS:
-        if re.search(pattern, text):
-            return period
-    return None
+def mentioned_period(question: str, catalog: Catalog) -> str | None:
+    """The catalog period a question names outright (上个月 -> last_month), if any.
+
+    A phrase nested in a longer one does not count ("last 12 months" is not also "last month"). A question that
+    names a year (2024年上半年) or two different periods (last month against the same month last year) is left
+    alone: its dates are explicit or a comparison, and the model fills them.
+    """
+    if _YEAR.search(question):
+        return None
+    terms = [(period.name, phrase) for period in catalog.periods() for phrase in _phrases(period.phrases)]
+    found = named_in(question, terms)
+    return next(iter(found)) if len(found) == 1 else None
 
 
-def mentioned_grain(question: str) -> str | None:
-    """The time grain a question asks to group by (按月, monthly -> month), if any."""
-    text = question.lower()
-    for pattern, grain in _GRAINS:
-        if re.search(pattern, text):
-            return grain
-    return None
+def mentioned_periods(question: str, catalog: Catalog) -> list[str]:
+    """Every catalog period the question names (a comparison may name two), in catalog order."""
+    terms = [(period.name, phrase) for period in catalog.periods() for phrase in _phrases(period.phrases)]
+    found = named_in(question, terms)
+    return [p.name for p in catalog.periods() if p.name in found]
+
+
+def mentioned_grain(question: str, catalog: Catalog) -> str | None:
+    """The time grain a question asks to group by (按月, monthly -> month), from the catalog's grain phrases."""
+    terms = [(grain, phrase) for grain, words in catalog.grain_phrases().items() for phrase in _phrases(words)]
+    return _longest(question, terms)
 
 
 def breakdown_dimensions(question: str, catalog: Catalog) -> list[str]:
-    """Dimensions the question asks to break the numbers down by (各地区, by channel)."""
+    """Groupable dimensions the question asks to break the numbers down by (各地区, by channel).
+
+    A dimension counts when one of the catalog's breakdown cues stands right before one of its terms.
+    """
     text = question.lower()
+    cues = catalog.breakdown_cues()
     found = []
     for name, term in _terms(catalog.dimensions):
         needle = term.strip().lower()
         if len(needle) < 2:
             continue
-        cues = _BREAKDOWN_EN if needle.isascii() else _BREAKDOWN_ZH
-        for cue in cues:
-            joiner = r"\s+" if needle.isascii() else ""
-            if re.search(rf"(?<![a-z]){re.escape(cue)}{joiner}{re.escape(needle)}", text):
+        ascii_term = needle.isascii()
+        for cue in cues.en if ascii_term else cues.zh:
+            joiner = r"\s+" if ascii_term else ""
+            if re.search(rf"(?<![a-z]){re.escape(cue.lower())}{joiner}{re.escape(needle)}", text):
                 found.append(name)
                 break
     return list(dict.fromkeys(found))
+
+
+def _phrases(words: Synonyms) -> tuple[str, ...]:
+    return words.all()
+
+
+def _longest(question: str, terms: list[tuple[str, str]]) -> str | None:
+    """The name whose phrase, found in the question as a whole word, is longest."""
+    found = named_in(question, terms)
+    if not found:
+        return None
+    lengths = {name: max(len(t) for n, t in terms if n == name and named_in(question, [(n, t)])) for name in found}
+    return max(found, key=lambda name: (lengths[name], name))

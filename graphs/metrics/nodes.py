@@ -9,9 +9,11 @@ must pass the SQL gate before a read-only connection sees it.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
@@ -28,6 +30,7 @@ from graphs.metrics.linking import (
     mentioned_grain,
     mentioned_metrics,
     mentioned_period,
+    mentioned_periods,
 )
 from graphs.metrics.state import NEW_TURN, State
 from graphs.shared import detect_language, fit_to_context, json_value, node_tokens
@@ -45,7 +48,7 @@ from kubeai.errors import (
 )
 from kubeai.prompting import FittedPrompt, Trim, load_prompt
 from tools.charts import build_figure, choose_chart, figure_json
-from tools.metric_query import MetricQuery, compile_metric_query, metric_query_model
+from tools.metric_query import MetricQuery, compile_metric_query, metric_query_model, resolve_period
 from tools.sql_gate import check_sql
 
 __all__ = [
@@ -228,6 +231,10 @@ def _dimension_knowledge(catalog: Catalog, names: Sequence[str]) -> list[dict[st
             continue
         synonyms = ", ".join([*d.synonyms.en, *d.synonyms.zh])
         grains = f" Time grains: {', '.join(d.time_grains)}." if d.time_grains else ""
+        if d.metric_time:
+            grains += " Each metric's own date."
+        if d.filter_only:
+            grains += " Filter only, never a breakdown."
         text = f"{d.label.en} / {d.label.zh}.{grains}" + (f" Also called: {synonyms}." if synonyms else "")
         out.append({"name": name, "text": text})
     return out
@@ -239,7 +246,54 @@ def _examples(catalog: Catalog, ids: Sequence[str]) -> list[dict[str, str]]:
         index = int(entry_id.split(":", 1)[1])
         if 0 <= index < len(catalog.examples):
             example = catalog.examples[index]
-            out.append({"question": example.question, "sql": " ".join(example.sql.split())})
+            if example.sql is not None:
+                out.append({"question": example.question, "sql": " ".join(example.sql.split())})
+    return out
+
+
+def _query_examples(catalog: Catalog, ids: Sequence[str]) -> list[dict[str, str]]:
+    """Retrieved examples that carry a structured query, as the model should fill it."""
+    out = []
+    for entry_id in ids:
+        index = int(entry_id.split(":", 1)[1])
+        if 0 <= index < len(catalog.examples) and catalog.examples[index].query is not None:
+            example = catalog.examples[index]
+            query = json.dumps(example.query, ensure_ascii=False, separators=(",", ":"))
+            out.append({"question": example.question, "query": query})
+    return out
+
+
+def _business(catalog: Catalog) -> str:
+    """What the catalog says about the business and the rules it states once, for the prompt."""
+    conventions = catalog.conventions
+    lines = [" ".join(catalog.description.split())] if catalog.description else []
+    lines.append(
+        f"Rates are returned as {conventions.rate_format}s and growth as {conventions.growth_format}s"
+        f"{' (0.125 means +12.5%)' if conventions.growth_format == 'fraction' else ''}."
+    )
+    lines.extend(" ".join(note.split()) for note in conventions.notes)
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def _periods(catalog: Catalog, question: str) -> list[dict[str, str]]:
+    """The named periods the question mentions, with the dates each covers today, for the prompt.
+
+    The query schema offers every period name; the prompt spells out only those the question uses, so a catalog
+    with many periods does not crowd out the metric definitions.
+    """
+    conventions = catalog.conventions
+    out = []
+    for name in mentioned_periods(question, catalog)[:4]:
+        period = catalog.period(name)
+        assert period is not None
+        start, end = resolve_period(
+            period,
+            catalog.reference_date,
+            week_start=conventions.week_start,
+            fiscal_year_start_month=conventions.fiscal_year_start_month,
+        )
+        last = end - timedelta(days=1)
+        out.append({"name": period.name, "text": f"{period.label.en} / {period.label.zh}: {start}..{last}"})
     return out
 
 
@@ -260,7 +314,9 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "history": [],
         "metrics": _metric_knowledge(catalog, state.metric_names),
         "dimensions": _dimension_knowledge(catalog, state.dimension_names),
-        "reference_date": catalog.warehouse.reference_date.isoformat(),
+        "reference_date": catalog.reference_date.isoformat(),
+        "business": _business(catalog),
+        "periods": _periods(catalog, state.standalone_question),
         "errors": state.errors[-2:],
         "chain_of_thought": ctx.chain_of_thought,
     }
@@ -285,13 +341,22 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         else:
             prompt = load_prompt(PROMPTS, "generate_query")
             fitted = await fit_to_context(
-                ctx.llm, prompt, {**common, "examples": []}, model=ctx.model, max_tokens=_QUERY_TOKENS, trims=trims
+                ctx.llm,
+                prompt,
+                {**common, "examples": _query_examples(catalog, state.example_ids)},
+                model=ctx.model,
+                max_tokens=_QUERY_TOKENS,
+                trims=trims,
             )
             # Metrics the question names outright are the only choices; otherwise the retrieved ones are. Either
             # way the model may only choose what its prompt describes.
             shown = [m["name"] for m in fitted.values["metrics"]]
             named = [m for m in state.linked_metrics if m in shown]
-            model_cls = metric_query_model(named or shown, [d["name"] for d in fitted.values["dimensions"]])
+            model_cls = metric_query_model(
+                named or shown,
+                [d["name"] for d in fitted.values["dimensions"]],
+                periods=[p.name for p in catalog.periods()],
+            )
             wrapper: type[BaseModel] = model_cls
             if ctx.chain_of_thought:
                 wrapper = create_model(
@@ -365,32 +430,47 @@ def _focus(query: MetricQuery, *, ranked: Sequence[str], named: int) -> MetricQu
 
 
 def _apply_evidence(query: MetricQuery, question: str, catalog: Catalog) -> MetricQuery:
-    """Correct the filled query with what the question says outright.
+    """Correct the filled query with what the question says outright, in the catalog's own words.
 
-    A period named in words (上个月, last quarter) sets the time range; a breakdown named in words (各地区, by
-    channel) adds that dimension when every chosen metric allows it; a grain named in words (按月, monthly) sets
-    the grain and groups by the metrics' time dimension. These phrases are unambiguous, and a 135M model often
-    misses them even though they are in its prompt.
+    A period the catalog defines, named in words (上个月, last quarter, H1), sets the time range; a breakdown
+    named in words (各地区, by channel) adds that dimension when every chosen metric allows it; a grain named in
+    words (按月, monthly) sets the grain and groups by a time dimension every chosen metric allows at that grain.
+    The vocabulary is the catalog's (its periods, grain phrases and breakdown cues), and nothing is forced that
+    the catalog does not allow: a grain no allowed time dimension offers leaves the query as the model filled it.
     """
     updates: dict[str, Any] = {}
-    period = mentioned_period(question)
+    period = mentioned_period(question, catalog)
     if period is not None:
         updates["time_range"] = period
-    allowed_sets = [catalog.allowed_dimensions(m) for m in query.metrics]
+    metrics = [*query.metrics, *(name for c in query.calculations for name in (c.left, c.right))]
+    allowed_sets = [catalog.allowed_dimensions(m) for m in dict.fromkeys(metrics) if catalog.metric(m) is not None]
     allowed = [d for d in allowed_sets[0] if all(d in other for other in allowed_sets[1:])] if allowed_sets else []
     dimensions = list(query.dimensions)
     for name in breakdown_dimensions(question, catalog):
         if name in allowed and name not in dimensions:
             dimensions.append(name)
-    grain = mentioned_grain(question)
+    grain = mentioned_grain(question, catalog)
     if grain is not None:
-        time_dimensions = [d for d in allowed if (dim := catalog.dimension(d)) is not None and dim.type == "time"]
+        time_dimensions = [
+            d.name
+            for name in allowed
+            if (d := catalog.dimension(name)) is not None and d.type == "time" and not d.filter_only
+        ]
         chosen = [d for d in dimensions if d in time_dimensions]
-        if time_dimensions and not chosen:
-            dimensions.insert(0, time_dimensions[0])
-        updates["time_grain"] = grain
+        offering = [d for d in time_dimensions if grain in _grains(catalog, d)]
+        if chosen and grain in _grains(catalog, chosen[0]):
+            updates["time_grain"] = grain
+        elif not chosen and offering:
+            metric_time = [d for d in offering if (dim := catalog.dimension(d)) is not None and dim.metric_time]
+            dimensions.insert(0, (metric_time or offering)[0])
+            updates["time_grain"] = grain
     updates["dimensions"] = tuple(dimensions[:3])
     return query.model_copy(update=updates)
+
+
+def _grains(catalog: Catalog, name: str) -> tuple[str, ...]:
+    dimension = catalog.dimension(name)
+    return tuple(dimension.time_grains) if dimension is not None else ()
 
 
 async def gate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:

@@ -235,6 +235,10 @@ def _simple_metric(catalog: Catalog, m_index: int, metric: Metric) -> Iterator[I
             yield from _column_issues(catalog, tree, metric.table, reachable, path)
     if metric.time_column is not None:
         yield from _time_column(catalog, m_index, metric, reachable)
+    yield from _metric_dimensions(catalog, m_index, metric, reachable)
+
+
+def _metric_dimensions(catalog: Catalog, m_index: int, metric: Metric, reachable: set[str]) -> Iterator[Issue]:
     for d_index, name in enumerate(metric.dimensions):
         dim = catalog.dimension(name)
         if dim is None:

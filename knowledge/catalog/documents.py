@@ -15,7 +15,6 @@ dimension and also uses the terms for exact matching.
 from __future__ import annotations
 
 import json
-
 import re
 from dataclasses import dataclass
 

@@ -359,6 +359,14 @@ class Example(_Model):
     metrics: tuple[Name, ...] = ()
     dimensions: tuple[Name, ...] = ()
 
+    @field_validator("query", mode="before")
+    @classmethod
+    def _plain_json(cls, value: Any) -> Any:
+        # YAML reads an unquoted 2025-01-01 as a date; the query is JSON data, so dates become ISO text.
+        if isinstance(value, dict):
+            return json.loads(json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, date) else str(v)))
+        return value
+
     @model_validator(mode="after")
     def _answered(self) -> Example:
         if self.sql is None and self.query is None:
@@ -491,8 +499,10 @@ class Catalog(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> Catalog:
         if self.conventions.reference_date is None and self.warehouse.reference_date is None:
-            raise ValueError("set conventions.reference_date (version 2) or warehouse.reference_date: the 'today' "
-                             "relative periods resolve against")
+            raise ValueError(
+                "set conventions.reference_date (version 2) or warehouse.reference_date: the 'today' "
+                "relative periods resolve against"
+            )
         grouped = [d.name for d in self.dimensions if d.filter_only]
         if grouped:
             raise ValueError(f"dimension `{grouped[0]}` is filter_only: declare it under attributes instead")

@@ -301,13 +301,13 @@ async def test_thread_history_is_kept_by_the_checkpointer(open_agent: Any) -> No
 def test_periods_grains_and_breakdowns_said_in_words(catalog: Catalog) -> None:
     from graphs.metrics.linking import breakdown_dimensions, mentioned_grain, mentioned_period
 
-    assert mentioned_period("上个月各地区的GMV是多少？") == "last_month"
-    assert mentioned_period("GMV over the last 12 months") == "last_12_months"
-    assert mentioned_period("上季度华东的销售额") == "last_quarter"
-    assert mentioned_period("GMV by region") is None
-    assert mentioned_grain("今年每月的订单量") == "month"
-    assert mentioned_grain("monthly GMV") == "month"
-    assert mentioned_grain("GMV by region") is None
+    assert mentioned_period("上个月各地区的GMV是多少？", catalog) == "last_month"
+    assert mentioned_period("GMV over the last 12 months", catalog) == "last_12_months"
+    assert mentioned_period("上季度华东的销售额", catalog) == "last_quarter"
+    assert mentioned_period("GMV by region", catalog) is None
+    assert mentioned_grain("今年每月的订单量", catalog) == "month"
+    assert mentioned_grain("monthly GMV", catalog) == "month"
+    assert mentioned_grain("GMV by region", catalog) is None
     assert breakdown_dimensions("上个月各地区的GMV是多少？", catalog) == ["region"]
     assert breakdown_dimensions("How many orders per channel this year?", catalog) == ["channel"]
     assert breakdown_dimensions("华东的销售额", catalog) == []  # a filter value, not a breakdown

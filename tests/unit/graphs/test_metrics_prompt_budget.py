@@ -103,21 +103,30 @@ async def test_a_prompt_that_fits_is_sent_whole_and_its_size_recorded(open_agent
     assert server.counted[-1] == words(sent)  # counted exactly what was sent
 
 
-async def test_a_small_context_leaves_out_the_least_relevant_dimensions_first(open_agent: Any) -> None:
+async def test_a_small_context_leaves_out_examples_then_the_least_relevant_dimensions(open_agent: Any) -> None:
     whole = FakeServer(GMV_BY_REGION, context_length=8192)
     async with open_agent(whole) as agent:
         await agent.ask(QUESTION)
     whole_tokens = words(whole.chat.prompts[0])
     offered = schema_enum(whole.chat.formats[0], "dimensions")
+    system = str(whole.chat.prompts[0][0].content)
+    assert "## Examples" in system  # the catalog's structured examples reach the structured prompt
+    examples = system.split("## Examples", 1)[1].split("## Output requirements", 1)[0]
 
-    tight = FakeServer(GMV_BY_REGION, context_length=whole_tokens + ANSWER_TOKENS + MARGIN - 20)
+    short = FakeServer(GMV_BY_REGION, context_length=whole_tokens + ANSWER_TOKENS + MARGIN - 5)
+    async with open_agent(short) as agent:
+        result = await agent.ask(QUESTION)
+    assert set(result.prompt_fit[0]["dropped"]) == {"examples"}
+
+    tight_length = whole_tokens - len(examples.split()) + ANSWER_TOKENS + MARGIN - 20
+    tight = FakeServer(GMV_BY_REGION, context_length=tight_length)
     async with open_agent(tight) as agent:
         result = await agent.ask(QUESTION)
     assert not result.abstained, result.reason
     fit = result.prompt_fit[0]
     sent = tight.chat.prompts[0]
     assert words(sent) == fit["tokens"] <= fit["budget"] == tight.context_length - ANSWER_TOKENS - MARGIN
-    assert set(fit["dropped"]) == {"dimensions"}
+    assert set(fit["dropped"]) == {"examples", "dimensions"}
     # The model may only choose what its prompt describes: the schema loses the dimensions the prompt lost.
     kept = schema_enum(tight.chat.formats[0], "dimensions")
     assert kept == offered[: len(offered) - fit["dropped"]["dimensions"]]

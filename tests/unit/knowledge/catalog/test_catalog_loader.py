@@ -13,7 +13,7 @@ from kubeai.errors import CatalogError
 def test_mini_catalog_loads(write_catalog: Callable[[str], Path], mini: str) -> None:
     catalog = load_catalog(write_catalog(mini))
     assert catalog.name == "mini"
-    assert catalog.warehouse.reference_date == date(2025, 12, 31)
+    assert catalog.reference_date == date(2025, 12, 31)
     assert [t.name for t in catalog.tables] == ["orders", "cities", "order_lines"]
     assert catalog.metric("aov") is not None
     assert catalog.metric("aov").is_derived
@@ -26,7 +26,7 @@ def test_mini_catalog_loads(write_catalog: Callable[[str], Path], mini: str) -> 
 def test_demo_catalog_loads_and_is_complete() -> None:
     catalog = load_catalog(demo_catalog_path())
     assert catalog.warehouse.dialect == "duckdb"
-    assert catalog.warehouse.reference_date == date(2025, 12, 31)
+    assert catalog.reference_date == date(2025, 12, 31)
     assert len(catalog.metrics) >= 20
     assert len(catalog.dimensions) >= 10
     assert len(catalog.examples) >= 10

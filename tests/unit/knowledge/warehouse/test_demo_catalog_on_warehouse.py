@@ -88,4 +88,4 @@ def test_declared_columns_match_the_warehouse(con: duckdb.DuckDBPyConnection) ->
 def test_reference_date_is_the_last_day_of_data(con: duckdb.DuckDBPyConnection) -> None:
     last = con.execute("SELECT MAX(order_date) FROM orders").fetchone()
     assert last is not None
-    assert last[0] == CATALOG.warehouse.reference_date
+    assert last[0] == CATALOG.reference_date

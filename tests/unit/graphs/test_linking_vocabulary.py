@@ -1,0 +1,62 @@
+"""Words in a question are read with the catalog's own vocabulary, and never force what the catalog forbids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from graphs.metrics.linking import breakdown_dimensions, mentioned_grain, mentioned_period, mentioned_periods
+from graphs.metrics.nodes import _apply_evidence
+from knowledge.catalog import Catalog, demo_catalog_path, load_catalog
+from tests.unit.knowledge.catalog.test_catalog_v2 import V2
+from tools.metric_query import MetricQuery
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(demo_catalog_path())
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Catalog:
+    path: Path = tmp_path_factory.mktemp("v2") / "catalog.yaml"
+    path.write_text(V2, encoding="utf-8")
+    return load_catalog(path)
+
+
+def test_a_period_the_business_defines_is_recognised_in_both_languages(tiny: Catalog) -> None:
+    assert mentioned_period("旺季各配送组的发货量", tiny) == "peak_season"
+    assert mentioned_period("shipments in the peak season", tiny) == "peak_season"
+    # The standard vocabulary's other periods are not this catalog's: it picked only three.
+    assert mentioned_period("shipments last year", tiny) is None
+
+
+def test_a_year_or_two_periods_leave_the_dates_to_the_model(catalog: Catalog) -> None:
+    assert mentioned_period("2024年上半年的成交额", catalog) is None
+    assert mentioned_period("上半年的成交额", catalog) == "h1"
+    assert mentioned_period("GMV last month against the same month last year", catalog) is None
+    assert mentioned_periods("GMV last month against the same month last year", catalog) == ["last_month", "last_year"]
+    assert mentioned_period("GMV over the last 12 months", catalog) == "last_12_months"  # not also "last month"
+
+
+def test_grain_and_breakdown_words_come_from_the_catalog(catalog: Catalog, tiny: Catalog) -> None:
+    assert mentioned_grain("按季度看发货量", tiny) == "quarter"
+    assert mentioned_grain("quarterly GMV", catalog) == "quarter"
+    assert breakdown_dimensions("shipments by courier team", tiny) == ["team"]
+    # An attribute is filtered by, never grouped by: "by hire date" is no breakdown.
+    assert breakdown_dimensions("shipments by hire date", tiny) == []
+
+
+def test_evidence_never_forces_a_grain_the_catalog_does_not_offer(tiny: Catalog) -> None:
+    filled = MetricQuery(metrics=("shipments",), time_range="last_month")
+    daily = _apply_evidence(filled, "daily shipments last month", tiny)
+    assert daily.time_grain is None and daily.dimensions == ()  # `period` offers month, quarter, year only
+    monthly = _apply_evidence(filled, "monthly shipments by courier team", tiny)
+    assert monthly.time_grain == "month"
+    assert monthly.dimensions == ("period", "team")  # the metric-time dimension, then the breakdown
+
+
+def test_evidence_uses_the_metric_time_dimension_only_for_metrics_with_a_time_column(tiny: Catalog) -> None:
+    filled = MetricQuery(metrics=("fee",))
+    assert _apply_evidence(filled, "monthly fee revenue", tiny).dimensions == ()
