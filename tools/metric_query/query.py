@@ -280,7 +280,8 @@ def metric_query_model(
     fields: dict[str, Any] = {
         "metrics": (
             _tuple_of(metric_type),
-            Field(default=(), max_length=min(4, distinct_metrics), description=_description("metrics")),
+            # required here (may be empty): a small model then always states the metrics it shows
+            Field(max_length=min(4, distinct_metrics), description=_description("metrics")),
         ),
         "calculations": (_tuple_of(calculation_model), calculations_field),
         "dimensions": (dims_annotation, dims_field),

@@ -65,6 +65,7 @@ CASES = [
     Case(
         "refunds_per_gmv_by_region_inputs_hidden",
         {
+            "metrics": [],
             "calculations": [{"op": "ratio", "left": "refund_amount", "right": "gmv"}],
             "dimensions": ["region"],
             "time_range": "this_year",
@@ -89,6 +90,7 @@ CASES = [
     Case(
         "ad_hoc_average_order_value_last_month_vs_the_month_before",
         {
+            "metrics": [],
             "calculations": [{"op": "ratio", "left": "gmv", "right": "order_count"}],
             "time_range": "last_month",
             "comparison": "period_over_period",
@@ -326,6 +328,7 @@ CASES = [
     Case(
         "v2_refund_rate_filtered_by_metric_time_and_grouped_by_year",
         {
+            "metrics": [],
             "calculations": [{"op": "ratio", "left": "refund_amount", "right": "gmv"}],
             "dimensions": ["period"],
             "time_grain": "year",
@@ -533,7 +536,11 @@ def test_the_narrowed_model_offers_the_catalogs_periods(catalog: Catalog) -> Non
     assert metric_query_model(["gmv"], []).model_json_schema()["properties"]["calculations"]["maxItems"] == 0
     with pytest.raises(ValidationError):
         model.model_validate({"metrics": ["gmv"], "time_range": "this_year"})
-    query = model.model_validate({"calculations": [{"op": "difference", "left": "gmv", "right": "order_count"}]})
+    assert "metrics" in schema["required"]  # the model states what it shows, possibly nothing
+    calculations = [{"op": "difference", "left": "gmv", "right": "order_count"}]
+    with pytest.raises(ValidationError):
+        model.model_validate({"calculations": calculations})
+    query = model.model_validate({"metrics": [], "calculations": calculations})
     assert isinstance(query, MetricQuery)
     assert query.metrics == ()
     assert query.calculations[0].name == "gmv_minus_order_count"
