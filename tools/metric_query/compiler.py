@@ -24,9 +24,9 @@ missing, so a metric grouped by a dimension sums to its total.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -34,6 +34,16 @@ from sqlglot import exp
 from knowledge.catalog.joins import JoinStep, join_path
 from knowledge.catalog.models import Catalog, Dimension, Metric
 from kubeai.errors import MetricQueryError
+from tools.metric_query._columns import (
+    OutputColumn,
+    calculation_in_percent,
+    group_column,
+    growth_column,
+    in_percent,
+    previous_column,
+    share_column,
+    value_columns,
+)
 from tools.metric_query._expressions import catalog_expression, column_ref, date_literal, filter_condition
 from tools.metric_query._validate import (
     GROWTH_COMPARISONS,
@@ -41,23 +51,16 @@ from tools.metric_query._validate import (
     GroupColumn,
     Plan,
     PlannedCalculation,
-    calculation_is_additive,
-    growth_name,
     is_additive,
     plan_query,
 )
 from tools.metric_query.query import MetricQuery
 from tools.metric_query.time_range import add_months, previous_range
 
-__all__ = ["ColumnFormat", "ColumnKind", "CompiledQuery", "OutputColumn", "compile_metric_query"]
-
-ColumnKind = Literal["dimension", "metric", "calculation", "previous", "growth", "change_pct", "share"]
-ColumnFormat = Literal[
-    "text", "number", "integer", "currency", "percent", "fraction", "date", "YYYY-MM", "YYYY-Qn", "YYYY"
-]
-_GRAIN_ZH = {"day": "日", "week": "周", "month": "月", "quarter": "季度", "year": "年"}
+__all__ = ["CompiledQuery", "OutputColumn", "compile_metric_query"]
 
 _TRUNC_UNITS = {"day": "DAY", "week": "WEEK", "month": "MONTH", "quarter": "QUARTER", "year": "YEAR"}
+
 # Shifts use only days and months: PostgreSQL intervals have no QUARTER unit.
 _PERIOD_SHIFT = {
     "day": (1, "DAY"),
@@ -66,36 +69,6 @@ _PERIOD_SHIFT = {
     "quarter": (3, "MONTH"),
     "year": (12, "MONTH"),
 }
-
-
-@dataclass(frozen=True, kw_only=True)
-class OutputColumn:
-    """One column of the result.
-
-    Attributes:
-        name: The column name in the result.
-        kind: ``dimension`` (a group), ``metric`` (its value), ``calculation`` (an ad-hoc ratio or difference),
-            ``previous`` (a value in the previous period), ``growth`` (change from the previous value as a
-            fraction: 0.125 means +12.5 %), ``change_pct`` (the same in percent: 12.5 means +12.5 %), or ``share``
-            (a share of the total, or of the group, a fraction between 0 and 1).
-        source: The dimension, metric or calculation the column comes from.
-        grain: The time grain of a time-dimension column, else ``None``.
-        unit: The unit of the values (``CNY``, ``orders``, ``CNY/orders``), or ``None``.
-        format: How the values read: ``currency``, ``integer``, ``number``; ``fraction`` (0.125 reads 12.5 %)
-            or ``percent`` (12.5 reads 12.5 %); for time buckets ``date``, ``YYYY-MM``, ``YYYY-Qn`` (text) or
-            ``YYYY`` (an integer year); ``text`` for other dimensions.
-        label_en: The column's label in English, from the catalog.
-        label_zh: The column's label in Chinese, from the catalog.
-    """
-
-    name: str
-    kind: ColumnKind
-    source: str
-    grain: str | None = None
-    unit: str | None = None
-    format: ColumnFormat = "number"
-    label_en: str = ""
-    label_zh: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -386,7 +359,7 @@ class _Values:
     def shown(self, metric: Metric) -> exp.Expr:
         """A requested metric's value, in percent when the catalog wants rates in percent."""
         value = self.value(metric)
-        return _percent(value) if _in_percent(self._catalog, metric) else value
+        return _percent(value) if in_percent(self._catalog, metric) else value
 
     def calculation(self, item: PlannedCalculation) -> exp.Expr:
         """An ad-hoc ratio (``CAST(a AS DOUBLE) / NULLIF(b, 0)``) or difference of two metrics' values."""
@@ -396,27 +369,11 @@ class _Values:
             value: exp.Expr = exp.Sub(this=left, expression=right)
         else:
             value = exp.Div(this=_double(left), expression=_nullif_zero(right))
-        return _percent(value) if _calculation_in_percent(self._catalog, item) else value
+        return _percent(value) if calculation_in_percent(self._catalog, item) else value
 
 
 def _percent(value: exp.Expr) -> exp.Expr:
     return exp.Mul(this=exp.Literal.number(100), expression=exp.paren(value))
-
-
-def _in_percent(catalog: Catalog, metric: Metric) -> bool:
-    """Whether a metric's rate comes out in percent (a percent-format metric under ``rate_format: percent``)."""
-    return metric.format == "percent" and catalog.conventions.rate_format == "percent"
-
-
-def _is_rate(item: PlannedCalculation) -> bool:
-    """An ad-hoc ratio of two metrics of one unit (or none) is a rate; CNY per order is not."""
-    return item.calculation.op == "ratio" and item.left.unit == item.right.unit
-
-
-def _calculation_in_percent(catalog: Catalog, item: PlannedCalculation) -> bool:
-    if item.calculation.op == "ratio":
-        return _is_rate(item) and catalog.conventions.rate_format == "percent"
-    return _in_percent(catalog, item.left)
 
 
 def _null_safe_join(select: exp.Select, table: str, source: str, groups: Sequence[GroupColumn]) -> exp.Select:
@@ -467,79 +424,6 @@ def _order(query: MetricQuery, plan: Plan, column: Callable[[str], exp.Column]) 
     return [exp.Ordered(this=column(name), desc=desc, nulls_first=False) for name, desc in keys]
 
 
-@dataclass(frozen=True, kw_only=True)
-class _ValueColumn:
-    """A value the query shows (a metric or a calculation), as its output column describes it."""
-
-    column: OutputColumn
-    additive: bool
-
-
-def _metric_format(catalog: Catalog, metric: Metric) -> ColumnFormat:
-    if metric.format == "percent":
-        return "percent" if _in_percent(catalog, metric) else "fraction"
-    return metric.format
-
-
-def _value_columns(catalog: Catalog, plan: Plan) -> list[_ValueColumn]:
-    found = [
-        _ValueColumn(
-            column=OutputColumn(
-                name=m.name,
-                kind="metric",
-                source=m.name,
-                unit=m.unit,
-                format=_metric_format(catalog, m),
-                label_en=m.label.en,
-                label_zh=m.label.zh,
-            ),
-            additive=is_additive(catalog, m),
-        )
-        for m in plan.metrics
-    ]
-    for item in plan.calculations:
-        left, right = item.left, item.right
-        unit: str | None
-        fmt: ColumnFormat
-        if item.calculation.op == "difference":
-            unit, fmt = left.unit, _metric_format(catalog, left)
-            label_en, label_zh = f"{left.label.en} minus {right.label.en}", f"{left.label.zh}减{right.label.zh}"
-        else:
-            rate = _is_rate(item)
-            unit = None if rate else (f"{left.unit}/{right.unit}" if left.unit and right.unit else left.unit)
-            fmt = ("percent" if _calculation_in_percent(catalog, item) else "fraction") if rate else "number"
-            label_en, label_zh = f"{left.label.en} per {right.label.en}", f"{left.label.zh}/{right.label.zh}"
-        column = OutputColumn(
-            name=item.name,
-            kind="calculation",
-            source=item.name,
-            unit=unit,
-            format=fmt,
-            label_en=label_en,
-            label_zh=label_zh,
-        )
-        found.append(_ValueColumn(column=column, additive=calculation_is_additive(catalog, item)))
-    return found
-
-
-def _group_column(catalog: Catalog, group: GroupColumn) -> OutputColumn:
-    dimension = group.dimension
-    label_en, label_zh = dimension.label.en, dimension.label.zh
-    fmt: ColumnFormat = "number" if dimension.type == "number" else "text"
-    if group.grain is not None:
-        label_en, label_zh = f"{label_en} ({group.grain})", f"{label_zh}（{_GRAIN_ZH[group.grain]}）"
-        fmt = catalog.conventions.grain_format(group.grain)  # type: ignore[assignment]
-    return OutputColumn(
-        name=group.name,
-        kind="dimension",
-        source=dimension.name,
-        grain=group.grain,
-        format=fmt,
-        label_en=label_en,
-        label_zh=label_zh,
-    )
-
-
 def _growth(current: exp.Expr, previous: exp.Expr, percent: bool) -> exp.Expr:
     """``(current - previous) / previous``, safe for integers and zeros, times 100 in percent."""
     change = exp.Div(
@@ -555,57 +439,29 @@ def _final_columns(
     def col(name: str) -> exp.Column:
         return exp.column(name, table=result)
 
-    columns: list[tuple[exp.Expr, OutputColumn]] = [(col(g.name), _group_column(catalog, g)) for g in plan.groups]
+    columns: list[tuple[exp.Expr, OutputColumn]] = [(col(g.name), group_column(catalog, g)) for g in plan.groups]
     time_names = [g.name for g in plan.time_groups]
     if query.comparison == "share_within_group":
         partition_names = list(dict.fromkeys([plan.groups[0].name, *time_names]))
     else:
         partition_names = time_names if len(time_names) < len(plan.groups) else []
-    output = query.comparison_output
-    percent_growth = catalog.conventions.growth_format == "percent"
-    year_back = query.comparison == "year_over_year"
-    for value in _value_columns(catalog, plan):
-        shown = value.column
-        name = shown.name
+    show_value = query.comparison == "none" or query.comparison_output != "change_only"
+    for shown in value_columns(catalog, plan):
+        value = col(shown.name)
+        if show_value:
+            columns.append((value, shown))
         if query.comparison in GROWTH_COMPARISONS:
-            previous = col(f"{name}_previous")
-            previous_column = replace(
-                shown,
-                name=f"{name}_previous",
-                kind="previous",
-                label_en=f"{shown.label_en} ({'a year earlier' if year_back else 'previous period'})",
-                label_zh=f"{shown.label_zh}（{'去年同期' if year_back else '上期'}）",
-            )
-            growth_column = OutputColumn(
-                name=growth_name(catalog, name),
-                kind="change_pct" if percent_growth else "growth",
-                source=name,
-                format="percent" if percent_growth else "fraction",
-                label_en=f"{shown.label_en} growth",
-                label_zh=f"{shown.label_zh}增长率",
-            )
-            if output != "change_only":
-                columns.append((col(name), shown))
-                columns.append((previous, previous_column))
-            if output != "value_and_previous":
-                columns.append((_growth(col(name), previous.copy(), percent_growth), growth_column))
+            previous = col(f"{shown.name}_previous")
+            if query.comparison_output != "change_only":
+                columns.append((previous, previous_column(shown, year_back=query.comparison == "year_over_year")))
+            if query.comparison_output != "value_and_previous":
+                growth = growth_column(catalog, shown)
+                columns.append((_growth(value.copy(), previous.copy(), growth.kind == "change_pct"), growth))
         elif query.comparison in SHARE_COMPARISONS:
             partition = [col(n) for n in partition_names] or None
-            total = exp.Window(this=exp.Sum(this=col(name)), partition_by=partition)
-            share = exp.Div(this=_double(col(name)), expression=_nullif_zero(total))
-            share_column = OutputColumn(
-                name=f"{name}_share",
-                kind="share",
-                source=name,
-                format="fraction",
-                label_en=f"{shown.label_en} share",
-                label_zh=f"{shown.label_zh}占比",
-            )
-            if output != "change_only":
-                columns.append((col(name), shown))
-            columns.append((share, share_column))
-        else:
-            columns.append((col(name), shown))
+            total = exp.Window(this=exp.Sum(this=value.copy()), partition_by=partition)
+            share = exp.Div(this=_double(value.copy()), expression=_nullif_zero(total))
+            columns.append((share, share_column(shown)))
     return columns
 
 
