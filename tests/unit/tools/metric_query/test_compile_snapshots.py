@@ -130,6 +130,14 @@ CATALOG: dict[str, Any] = {
             "format": "currency",
         },
         {
+            "name": "average_salary",
+            "label": {"en": "Average salary", "zh": "平均工资"},
+            "description": "Payroll per employee on the latest snapshot date.",
+            "formula": "payroll / headcount",
+            "unit": "CNY",
+            "format": "currency",
+        },
+        {
             "name": "employee_days",
             "label": {"en": "Snapshot rows", "zh": "快照行数"},
             "description": "Rows over every snapshot date (not a snapshot metric).",
@@ -255,6 +263,19 @@ LATEST_IN_RANGE = "(SELECT MAX(snapshot_date) FROM headcount WHERE snapshot_date
                WHERE h.snapshot_date = DATE '2025-04-30' AND h.level > 1 GROUP BY 1 ORDER BY 2 DESC""",
         ),
         (
+            {
+                "metrics": ["average_salary"],
+                "dimensions": ["department", "period"],
+                "time_grain": "month",
+                "time_range": "q1",
+            },
+            """SELECT d.dept_name, CAST(DATE_TRUNC('month', h.snapshot_date) AS DATE) AS m,
+                      SUM(h.salary)::DOUBLE / COUNT(*)
+               FROM headcount h JOIN departments d ON d.dept_id = h.dept_id
+               WHERE h.snapshot_date IN (DATE '2025-01-31', DATE '2025-02-28', DATE '2025-03-31')
+               GROUP BY 1, 2 ORDER BY 2, 1""",
+        ),
+        (
             {"metrics": ["employee_days"], "dimensions": ["department"]},
             """SELECT d.dept_name, COUNT(*) FROM headcount h JOIN departments d ON d.dept_id = h.dept_id
                GROUP BY 1 ORDER BY 2 DESC""",
@@ -270,6 +291,7 @@ LATEST_IN_RANGE = "(SELECT MAX(snapshot_date) FROM headcount WHERE snapshot_date
         "snapshot_compared_with_the_month_before",
         "filter_by_a_time_attribute",
         "filter_by_a_number_attribute",
+        "derived_metric_of_two_snapshot_metrics",
         "inner_join_drops_rows_without_a_department",
     ],
 )

@@ -544,3 +544,10 @@ def test_the_narrowed_model_offers_the_catalogs_periods(catalog: Catalog) -> Non
     assert isinstance(query, MetricQuery)
     assert query.metrics == ()
     assert query.calculations[0].name == "gmv_minus_order_count"
+
+
+def test_comparison_output_is_ignored_without_a_comparison(catalog: Catalog) -> None:
+    query = MetricQuery.model_validate(
+        {"metrics": ["gmv"], "dimensions": ["region"], "comparison_output": "change_only"}
+    )
+    assert compile_metric_query(query, catalog).columns == ("region", "gmv")
