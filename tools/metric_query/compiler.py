@@ -19,6 +19,10 @@ full outer joins would need COALESCE-d keys at every step.
 Joins inside a metric CTE follow ``many_to_one`` paths only, so they never multiply the base rows. They are LEFT
 JOINs unless the catalog declares the join ``type: inner``: a LEFT JOIN never drops rows whose foreign key is
 missing, so a metric grouped by a dimension sums to its total.
+
+A snapshot metric's CTE keeps only the rows on the latest snapshot date of its range (or of each time bucket); a
+``metric_time`` dimension is each CTE's own time column; time buckets take the catalog's grain formats after any
+comparison shift, so all CTEs meet on the same values.
 """
 
 from __future__ import annotations
