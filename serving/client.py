@@ -339,7 +339,8 @@ class ModelClient:
     async def context_length(self, model: str | None = None) -> int:
         """The served model's context length, cached per client.
 
-        That is its ``max_model_len`` in ``/v1/models`` (vLLM lists it), else ``llm.context_length``.
+        That is its ``max_model_len`` in ``/v1/models`` (vLLM lists it for a base model; an adapter has its base
+        model's), else ``llm.context_length``.
 
         Raises:
             ModelServerUnavailableError: The server cannot be reached.
@@ -355,10 +356,12 @@ class ModelClient:
                     raise
                 except ModelServerError:
                     data = {}
-                for item in data.get("data", []):
-                    reported = item.get("max_model_len") if isinstance(item, dict) and item.get("id") == name else None
-                    if isinstance(reported, int) and reported > 0:
-                        length = reported
+                listed = {str(item.get("id")): item for item in data.get("data", []) if isinstance(item, dict)}
+                entry = listed.get(name, {})
+                # vLLM lists an adapter without a length, under the base model it extends (its ``parent``).
+                reported = entry.get("max_model_len") or listed.get(str(entry.get("parent")), {}).get("max_model_len")
+                if isinstance(reported, int) and reported > 0:
+                    length = reported
             self._context[name] = length
         return self._context[name]
 

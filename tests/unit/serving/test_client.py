@@ -203,7 +203,8 @@ async def test_a_server_without_tokenize_gets_a_conservative_estimate() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request.url.path)
         if request.url.path == "/v1/models":
-            return httpx.Response(200, json={"data": [{"id": "base", "max_model_len": 4096}, {"id": "other"}]})
+            models = [{"id": "base", "max_model_len": 4096}, {"id": "style", "parent": "base"}, {"id": "other"}]
+            return httpx.Response(200, json={"data": models})
         return httpx.Response(404, json={"detail": "Not Found"})
 
     llm = client(handler)
@@ -213,6 +214,7 @@ async def test_a_server_without_tokenize_gets_a_conservative_estimate() -> None:
     assert (await llm.count_tokens("And of Italy?")).exact is False
     assert seen.count("/tokenize") == 1  # asked once, then estimated
     assert await llm.context_length("other") == LLMConfig().context_length  # the server does not say: the config
+    assert await llm.context_length("style") == 4096  # an adapter has its base model's context
 
 
 def test_the_estimate_over_counts() -> None:
