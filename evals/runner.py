@@ -450,6 +450,11 @@ def _trace(result: MetricsResult, latency: float) -> dict[str, Any]:
         "timings": result.timings,
         "tokens": tokens,
         "total_tokens": total,
+        # Per prompt: tokens, budget, what was left out to fit the context; and whether an answer was cut off by
+        # its token limit or a prompt did not fit at all.
+        "prompt_fit": list(result.prompt_fit),
+        "cut_off": any(fit.get("cut_off") for fit in result.prompt_fit),
+        "prompt_too_long": any(fit.get("too_long") for fit in result.prompt_fit),
     }
 
 
