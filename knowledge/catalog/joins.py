@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Literal
 
 from knowledge.catalog.models import Catalog
 
@@ -24,21 +25,23 @@ class JoinStep:
         table: The table this step adds.
         from_column: ``table.column`` on the side already joined.
         to_column: ``table.column`` on the added table.
+        join_type: ``left`` (a row without a match still counts) or ``inner``, as the catalog declares it.
     """
 
     table: str
     from_column: str
     to_column: str
+    join_type: Literal["left", "inner"] = "left"
 
 
 def _edges(catalog: Catalog) -> dict[str, list[JoinStep]]:
     edges: dict[str, list[JoinStep]] = {}
     for join in catalog.joins:
         if join.cardinality in ("many_to_one", "one_to_one"):
-            step = JoinStep(table=join.right_table, from_column=join.left, to_column=join.right)
+            step = JoinStep(table=join.right_table, from_column=join.left, to_column=join.right, join_type=join.type)
             edges.setdefault(join.left_table, []).append(step)
         if join.cardinality in ("one_to_many", "one_to_one"):
-            step = JoinStep(table=join.left_table, from_column=join.right, to_column=join.left)
+            step = JoinStep(table=join.left_table, from_column=join.right, to_column=join.left, join_type=join.type)
             edges.setdefault(join.right_table, []).append(step)
     return edges
 

@@ -235,15 +235,6 @@ def _joins(catalog: Catalog, base: str, tables: Sequence[str], metric: Metric) -
     return list(steps.values())
 
 
-def _join_type(catalog: Catalog, step: JoinStep) -> str:
-    """``left``, or ``inner`` where the catalog declares the join ``type: inner``."""
-    declared: str | None = getattr(step, "join_type", None)
-    if declared is not None:
-        return declared
-    ends = {step.from_column, step.to_column}
-    return next((j.type for j in catalog.joins if {j.left, j.right} == ends), "left")
-
-
 def _aggregate_sql(metric: Metric) -> str:
     assert metric.sql is not None, "only simple metrics are aggregated"
     return metric.sql
@@ -308,7 +299,7 @@ def _aggregate(
     select = exp.select(*outputs, *aggregates).from_(exp.table_(base))
     for step in _joins(catalog, base, [t for t in used if t != base], first):
         on = exp.EQ(this=column_ref(step.from_column, base), expression=column_ref(step.to_column, base))
-        select = select.join(exp.table_(step.table), on=on, join_type=_join_type(catalog, step))
+        select = select.join(exp.table_(step.table), on=on, join_type=step.join_type)
     if where:
         select = select.where(exp.and_(*where))
     if buckets:
