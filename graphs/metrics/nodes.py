@@ -35,6 +35,7 @@ from graphs.metrics.linking import (
 from graphs.metrics.state import NEW_TURN, State
 from graphs.shared import detect_language, fit_to_context, json_value, node_tokens
 from knowledge.catalog import Catalog, retrieve_catalog
+from knowledge.catalog.documents import dimension_values
 from kubeai.errors import (
     MetricQueryError,
     ModelNotFoundError,
@@ -369,6 +370,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             assert isinstance(query, MetricQuery)
             query = _focus(query, ranked=state.metric_names, named=len(state.linked_metrics))
             query = _apply_evidence(query, state.standalone_question, catalog)
+            query = _asked_filters(query, state.standalone_question, catalog)
             compiled = compile_metric_query(query, catalog)
             update.update(
                 path="structured",
@@ -416,10 +418,16 @@ def _prompt_record(node: str, fitted: FittedPrompt | None, error: Exception | No
 def _focus(query: MetricQuery, *, ranked: Sequence[str], named: int) -> MetricQuery:
     """Tidy what a small model filled: drop repeated names and sort keys, keep one metric unless several were named.
 
+    Metrics that are all inputs of the query's calculations are dropped: the narrowed schema requires a metric,
+    so a model asked for a ratio of two metrics names one of them there too.
     A 135M model tends to tick every metric it is offered. When the question names at most one metric, the
     model's choices are narrowed to the one retrieval ranked highest; sort keys on dropped metrics go too.
     """
     metrics = tuple(dict.fromkeys(query.metrics))
+    inputs = {name for c in query.calculations for name in (c.left, c.right)}
+    if inputs and set(metrics) <= inputs:
+        # The schema makes the model name a metric; one that only feeds the calculation is not asked for.
+        return query.model_copy(update={"metrics": (), "order_by": ()})
     if named < 2 and len(metrics) > 1:
         order = {name: i for i, name in enumerate(ranked)}
         metrics = (min(metrics, key=lambda name: order.get(name, len(order))),)
@@ -466,6 +474,34 @@ def _apply_evidence(query: MetricQuery, question: str, catalog: Catalog) -> Metr
             updates["time_grain"] = grain
     updates["dimensions"] = tuple(dimensions[:3])
     return query.model_copy(update=updates)
+
+
+def _asked_filters(query: MetricQuery, question: str, catalog: Catalog) -> MetricQuery:
+    """Drop filters on categorical values the question never names.
+
+    A small model copies filters from its examples (华东 in "monthly GMV over the last 12 months"). A filter on a
+    categorical dimension stays when one of its values, or any value the catalog enumerates for that dimension
+    (its codes and names in other languages), appears in the question; filters on dates, numbers and dimensions
+    without enumerated values are the model's to judge.
+    """
+    text = question.casefold()
+
+    def named(value: object) -> bool:
+        word = str(value).replace("_", " ").strip().casefold()
+        return bool(word) and word in text
+
+    kept = []
+    for item in query.filters:
+        dimension = catalog.dimension(item.dimension)
+        if dimension is None or dimension.type != "categorical":
+            kept.append(item)
+            continue
+        known = dimension_values(catalog, dimension)
+        if not known or any(named(v) for v in item.values) or any(named(v) for v in known):
+            kept.append(item)
+    if len(kept) == len(query.filters):
+        return query
+    return query.model_copy(update={"filters": tuple(kept)})
 
 
 def _grains(catalog: Catalog, name: str) -> tuple[str, ...]:

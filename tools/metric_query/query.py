@@ -64,7 +64,8 @@ COMPARISON_OUTPUTS: tuple[str, ...] = get_args(ComparisonOutput)
 CalculationOp = Literal["ratio", "difference"]
 CALCULATION_OPS: tuple[str, ...] = get_args(CalculationOp)
 TimeGrain = Literal["day", "week", "month", "quarter", "year"]
-FilterValue = str | int | float
+FilterValue = Annotated[str, Field(min_length=1, max_length=100)] | int | float
+"""One filter value; text is bounded, so a small model cannot run a value on to its token limit."""
 
 _NAME = r"^[a-z][a-z0-9_]{0,62}$"
 Name = Annotated[str, Field(pattern=_NAME)]
@@ -280,8 +281,9 @@ def metric_query_model(
     fields: dict[str, Any] = {
         "metrics": (
             _tuple_of(metric_type),
-            # required here (may be empty): a small model then always states the metrics it shows
-            Field(max_length=min(4, distinct_metrics), description=_description("metrics")),
+            # Required, and at least one: a 135M model offered an empty list took it and then rambled in the
+            # other fields. The agent drops metrics that only feed a calculation (see graphs/metrics/nodes.py).
+            Field(min_length=1, max_length=min(4, distinct_metrics), description=_description("metrics")),
         ),
         "calculations": (_tuple_of(calculation_model), calculations_field),
         "dimensions": (dims_annotation, dims_field),

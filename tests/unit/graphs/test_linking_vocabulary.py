@@ -60,3 +60,27 @@ def test_evidence_never_forces_a_grain_the_catalog_does_not_offer(tiny: Catalog)
 def test_evidence_uses_the_metric_time_dimension_only_for_metrics_with_a_time_column(tiny: Catalog) -> None:
     filled = MetricQuery(metrics=("fee",))
     assert _apply_evidence(filled, "monthly fee revenue", tiny).dimensions == ()
+
+
+def test_filters_on_values_the_question_never_names_are_dropped(catalog: Catalog) -> None:
+    from graphs.metrics.nodes import _asked_filters
+    from tools.metric_query import Filter
+
+    copied = MetricQuery(metrics=("gmv",), filters=(Filter(dimension="region", values=("华东",)),))
+    assert _asked_filters(copied, "What was the monthly GMV over the last 12 months?", catalog).filters == ()
+    assert _asked_filters(copied, "上个月华东的GMV", catalog).filters == copied.filters
+    # Another name of a value the catalog enumerates counts as naming the dimension's value.
+    assert _asked_filters(copied, "GMV in East China", catalog).filters == copied.filters
+    dated = MetricQuery(metrics=("gmv",), filters=(Filter(dimension="order_date", op="gte", values=("2025-06-01",)),))
+    assert _asked_filters(dated, "GMV since June", catalog).filters == dated.filters
+
+
+def test_metrics_that_only_feed_a_calculation_are_not_shown() -> None:
+    from graphs.metrics.nodes import _focus
+    from tools.metric_query import Calculation
+
+    ratio = Calculation(op="ratio", left="shipping_fee", right="order_count")
+    filled = MetricQuery(metrics=("shipping_fee",), calculations=(ratio,))
+    assert _focus(filled, ranked=["shipping_fee"], named=0).metrics == ()
+    both = MetricQuery(metrics=("gmv", "shipping_fee"), calculations=(ratio,))
+    assert _focus(both, ranked=["gmv"], named=2).metrics == ("gmv", "shipping_fee")

@@ -357,7 +357,8 @@ def _compile(case: Case, catalog: Catalog) -> CompiledQuery:
     metrics = [*query.get("metrics", []), *(n for c in query.get("calculations", []) for n in (c["left"], c["right"]))]
     dimensions = [*query.get("dimensions", []), *(f["dimension"] for f in query.get("filters", []))]
     periods = [p.name for p in catalog.periods()] if case.conventions else None
-    model = metric_query_model(metrics, dimensions, periods=periods)
+    # The narrowed schema makes a model name a metric; a hand-written query with only calculations is a base query.
+    model = metric_query_model(metrics, dimensions, periods=periods) if query.get("metrics") else MetricQuery
     return compile_metric_query(model.model_validate(query), catalog)
 
 
@@ -536,13 +537,16 @@ def test_the_narrowed_model_offers_the_catalogs_periods(catalog: Catalog) -> Non
     assert metric_query_model(["gmv"], []).model_json_schema()["properties"]["calculations"]["maxItems"] == 0
     with pytest.raises(ValidationError):
         model.model_validate({"metrics": ["gmv"], "time_range": "this_year"})
-    assert "metrics" in schema["required"]  # the model states what it shows, possibly nothing
+    assert "metrics" in schema["required"]  # the model states what it shows: at least one metric
+    assert schema["properties"]["metrics"]["minItems"] == 1
     calculations = [{"op": "difference", "left": "gmv", "right": "order_count"}]
     with pytest.raises(ValidationError):
         model.model_validate({"calculations": calculations})
-    query = model.model_validate({"metrics": [], "calculations": calculations})
+    with pytest.raises(ValidationError):
+        model.model_validate({"metrics": [], "calculations": calculations})
+    query = model.model_validate({"metrics": ["gmv"], "calculations": calculations})
     assert isinstance(query, MetricQuery)
-    assert query.metrics == ()
+    assert query.metrics == ("gmv",)
     assert query.calculations[0].name == "gmv_minus_order_count"
 
 
