@@ -48,7 +48,8 @@ def summarize_run(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         ``{"items": N, "variants": {name: {...}}}``. Every variant holds ``model``, ``strategy``, ``kind``,
         ``items``, ``correct``, ``accuracy``, ``errors``, ``by_language``, ``latency_s`` and ``tokens``.
         A ``metrics_qa`` variant adds ``execution_accuracy`` (answerable items), ``exact_match``, ``abstention``
-        (precision, recall, f1), ``chart_validity`` and ``by_difficulty``; its ``by_language`` entries hold
+        (precision, recall, f1), ``chart_validity``, ``cut_off`` and ``prompt_too_long`` (counts of answers stopped
+        at the token limit and of prompts that could not fit) and ``by_difficulty``; its ``by_language`` entries hold
         ``items``, ``correct`` and ``accuracy``. A ``planning`` variant adds the mean ``node_f1``, ``edge_f1``,
         ``node_precision``, ``node_recall``, ``edge_precision`` and ``edge_recall``, and the rates
         ``valid_plan`` and ``exact_plan``; its ``by_language`` entries hold ``node_f1``, ``edge_f1``,
@@ -97,6 +98,9 @@ def _metrics_scores(group: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "exact_match": _rate(sum(exact), len(exact)),
         "abstention": asdict(abstention),
         "chart_validity": _rate(sum(charts), len(charts)),
+        # Answers the model stopped at its token limit, and prompts too long to send even at their smallest.
+        "cut_off": sum(1 for r in group if r.get("cut_off")),
+        "prompt_too_long": sum(1 for r in group if r.get("prompt_too_long")),
         "by_language": {k: _accuracy(v) for k, v in sorted(_group(group, "language").items())},
         "by_difficulty": {
             k: _accuracy(v)
@@ -189,6 +193,7 @@ def _metrics_table(variants: Mapping[str, Mapping[str, Any]]) -> _Table:
         {k for v in variants.values() for k in v["by_difficulty"]}, key=lambda d: _DIFFICULTY.get(d, 9)
     )
     header = ["variant", "n", "accuracy", *languages, *difficulties, "exec acc", "exact", "abst F1", "chart ok"]
+    header += ["cut off"]
     rows = [
         [
             name,
@@ -200,6 +205,7 @@ def _metrics_table(variants: Mapping[str, Mapping[str, Any]]) -> _Table:
             _pct(v["exact_match"]),
             f"{v['abstention']['f1']:.2f}",
             _pct(v["chart_validity"]),
+            str(v.get("cut_off", 0) + v.get("prompt_too_long", 0)),
             *_tail(v),
         ]
         for name, v in variants.items()
@@ -208,7 +214,8 @@ def _metrics_table(variants: Mapping[str, Mapping[str, Any]]) -> _Table:
         title="Metrics QA",
         header=header + _TAIL_HEADER,
         rows=rows,
-        note="Accuracy: execution match with the gold result, or abstention where the item expects one.",
+        note="Accuracy: execution match with the gold result, or abstention where the item expects one. Cut off: "
+        "answers stopped at the token limit, plus prompts too long for the context even at their smallest.",
     )
 
 
