@@ -75,7 +75,8 @@ class ServingConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     device: Literal["auto", "cpu", "gpu"] = "auto"
-    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "bfloat16"
+    # "auto": vLLM's choice on a GPU; on a CPU bfloat16 where it has bfloat16 instructions, else float32.
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
     # "auto": the model's own limit (config.json max_position_embeddings), capped so the configured KV cache holds
     # several sequences of that length at once; an integer is used as given.
     max_model_len: Annotated[int, Field(ge=256)] | Literal["auto"] = "auto"

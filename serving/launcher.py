@@ -87,7 +87,36 @@ def resolve_device(requested: Literal["auto", "cpu", "gpu"]) -> Device:
     return requested
 
 
-def resolve_max_model_len(serving: ServingConfig, model_dir: Path, *, device: Device) -> int:
+_CPU_BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> frozenset[str]:
+    """The CPU's feature flags from ``/proc/cpuinfo`` (empty where the file is missing, e.g. not on Linux)."""
+    try:
+        text = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return frozenset(value.split())
+    return frozenset()
+
+
+def resolve_dtype(serving: ServingConfig, *, device: Device, flags: frozenset[str] | None = None) -> str:
+    """The weights' dtype to serve: ``serving.dtype`` when it is set, else what the hardware computes fastest.
+
+    ``auto`` on a GPU is vLLM's own choice. On a CPU it is ``bfloat16`` only where the CPU has bfloat16 matrix
+    instructions (AVX512-BF16 or AMX); elsewhere PyTorch multiplies bfloat16 with a scalar fallback, and
+    ``float32`` prefilled a 1,471-token prompt 4x faster on this project's 2-core AVX2 machines (12 s vs 48 s).
+    """
+    if serving.dtype != "auto" or device == "gpu":
+        return serving.dtype
+    found = cpu_flags() if flags is None else flags
+    return "bfloat16" if found & _CPU_BF16_FLAGS else "float32"
+
+
+def resolve_max_model_len(serving: ServingConfig, model_dir: Path, *, device: Device, dtype: str | None = None) -> int:
     """The context length to serve: ``serving.max_model_len`` when it is a number, else what fits.
 
     ``auto`` is the model's own limit (``max_position_embeddings`` in ``config.json``), capped on CPU so the KV cache
@@ -117,7 +146,7 @@ def resolve_max_model_len(serving: ServingConfig, model_dir: Path, *, device: De
             f"serving.max_model_len is 'auto' but {config_file} does not say the model's context length and "
             f"attention shape ({exc!r}); set serving.max_model_len to a number."
         ) from None
-    dtype_bytes = _DTYPE_BYTES.get(serving.dtype) or _DTYPE_BYTES.get(str(config.get("dtype")), 2)
+    dtype_bytes = _DTYPE_BYTES.get(dtype or serving.dtype) or _DTYPE_BYTES.get(str(config.get("dtype")), 2)
     per_token = 2 * layers * kv_heads * head_dim * dtype_bytes
     cache_tokens = serving.cpu_kv_cache_gib * _GIB // per_token
     fitted = min(limit, cache_tokens // MIN_CONCURRENT_SEQUENCES) // 256 * 256
@@ -142,7 +171,8 @@ def plan_launch(
     device = resolve_device(serving.device)
     registry.check_adapters(max_lora_rank=serving.max_lora_rank)
     chosen_port = serving.port if port is None else port
-    max_model_len = resolve_max_model_len(serving, model_dir, device=device)
+    dtype = resolve_dtype(serving, device=device)
+    max_model_len = resolve_max_model_len(serving, model_dir, device=device, dtype=dtype)
     argv = [
         python,
         "-m",
@@ -156,7 +186,7 @@ def plan_launch(
         "--port",
         str(chosen_port),
         "--dtype",
-        serving.dtype,
+        dtype,
         "--max-model-len",
         str(max_model_len),
         "--enable-lora",

@@ -5,7 +5,7 @@ import pytest
 
 from kubeai.config import AdapterSpec, ModelCard, ModelRegistryConfig, ServingConfig
 from kubeai.errors import ModelNotFoundError, ServingError
-from serving.launcher import plan_launch, resolve_max_model_len
+from serving.launcher import cpu_flags, plan_launch, resolve_dtype, resolve_max_model_len
 from serving.registry import ModelRegistry, read_adapter_rank
 
 
@@ -139,3 +139,22 @@ def test_auto_context_length_needs_the_models_config(tmp_path: Path) -> None:
     huge = model_dir(tmp_path, num_hidden_layers=30_000)
     with pytest.raises(ServingError, match=r"raise serving\.cpu_kv_cache_gib"):
         resolve_max_model_len(ServingConfig(), huge, device="cpu")
+
+
+def test_auto_dtype_is_float32_on_a_cpu_without_bfloat16_instructions(tmp_path: Path) -> None:
+    avx2 = frozenset({"avx", "avx2", "fma"})
+    assert resolve_dtype(ServingConfig(), device="cpu", flags=avx2) == "float32"
+    assert resolve_dtype(ServingConfig(), device="cpu", flags=avx2 | {"avx512_bf16"}) == "bfloat16"
+    assert resolve_dtype(ServingConfig(), device="cpu", flags=avx2 | {"amx_bf16"}) == "bfloat16"
+    assert resolve_dtype(ServingConfig(dtype="bfloat16"), device="cpu", flags=avx2) == "bfloat16"
+    assert resolve_dtype(ServingConfig(), device="gpu", flags=avx2) == "auto"  # vLLM chooses on a GPU
+    # float32 doubles a KV-cache token, so an auto context length counts 4 bytes a value.
+    path = model_dir(tmp_path, max_position_embeddings=131072)
+    assert resolve_max_model_len(ServingConfig(), path, device="cpu", dtype="float32") == 5632
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path: Path) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512_bf16\n\nprocessor\t: 1\n")
+    assert cpu_flags(info) == {"fpu", "avx2", "avx512_bf16"}
+    assert cpu_flags(tmp_path / "missing") == frozenset()
