@@ -579,8 +579,15 @@ async def chart(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if frame.empty:
         return {"timings": {"chart": time.perf_counter() - began}}
     time_columns = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
-    metric_columns = [c for c in frame.columns if c not in time_columns and pd.api.types.is_numeric_dtype(frame[c])]
-    dimension_columns = [c for c in frame.columns if c not in time_columns and c not in metric_columns]
+    declared = _declared_columns(state, runtime.context.catalog)
+    if declared is not None:
+        # The compiler knows each column's role: a year bucket (2025) is a time, not a measure.
+        time_columns = [c for c in frame.columns if c in declared["time"] or c in time_columns]
+        dimension_columns = [c for c in frame.columns if c in declared["dimension"] and c not in time_columns]
+        metric_columns = [c for c in frame.columns if c not in time_columns and c not in dimension_columns]
+    else:
+        metric_columns = [c for c in frame.columns if c not in time_columns and pd.api.types.is_numeric_dtype(frame[c])]
+        dimension_columns = [c for c in frame.columns if c not in time_columns and c not in metric_columns]
     spec = choose_chart(
         frame,
         time_columns=time_columns,
@@ -593,6 +600,21 @@ async def chart(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "chart": figure_json(figure),
         "chart_kind": spec.kind,
         "timings": {"chart": time.perf_counter() - began},
+    }
+
+
+def _declared_columns(state: State, catalog: Catalog) -> dict[str, set[str]] | None:
+    """Time and dimension columns of a structured query's result, as its compilation names them."""
+    if state.path != "structured" or state.query is None:
+        return None
+    try:
+        compiled = compile_metric_query(MetricQuery.model_validate(state.query), catalog)
+    except (MetricQueryError, ValueError):
+        return None
+    groups = [c for c in compiled.column_info if c.kind == "dimension"]
+    return {
+        "time": {c.name for c in groups if c.grain is not None},
+        "dimension": {c.name for c in groups if c.grain is None},
     }
 
 

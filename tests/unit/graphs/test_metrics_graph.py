@@ -364,3 +364,16 @@ async def test_a_refused_request_is_an_observation_then_an_honest_abstention(ope
         result = await agent.ask("GMV?")
     assert result.abstained
     assert "maximum context length" in result.reason
+
+
+async def test_integer_year_buckets_are_charted_as_time_not_as_a_measure(open_agent: Any) -> None:
+    # The demo catalog formats yearly buckets as integers (grain_formats: {year: YYYY}); the compiler says the
+    # column is a time group, so the chart does not take 2024 and 2025 for a second metric.
+    yearly = {"metrics": ["gmv"], "dimensions": ["order_date"], "time_grain": "year", "time_range": "all_time"}
+    client, _ = scripted(yearly)
+    async with open_agent(client, strategy="structured") as agent:
+        result = await agent.ask("What was GMV each year?")
+    assert not result.abstained, result.reason
+    assert [type(v) for v in result.frame["order_date_year"]] == [int, int]
+    assert result.chart_kind in ("line", "bar")
+    assert "order_date_year" in str(result.chart)
