@@ -45,8 +45,9 @@ def summarize_run(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         records: Scored item records of one run.
 
     Returns:
-        ``{"items": N, "variants": {name: {...}}}``. Every variant holds ``model``, ``strategy``, ``kind``,
-        ``items``, ``correct``, ``accuracy``, ``errors``, ``by_language``, ``latency_s`` and ``tokens``.
+        ``{"items": N, "variants": {name: {...}}}``; when the run holds several datasets of one kind, each
+        dataset's items are a variant of their own, named ``"<dataset>: <variant>"``. Every variant holds
+        ``model``, ``strategy``, ``kind``, ``items``, ``correct``, ``accuracy``, ``errors``, ``by_language``, ``latency_s`` and ``tokens``.
         A ``metrics_qa`` variant adds ``execution_accuracy`` (answerable items), ``exact_match``, ``abstention``
         (precision, recall, f1), ``chart_validity``, ``cut_off`` and ``prompt_too_long`` (counts of answers stopped
         at the token limit and of prompts that could not fit) and ``by_difficulty``; its ``by_language`` entries hold
@@ -56,8 +57,14 @@ def summarize_run(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         ``valid_plan`` and ``exact_plan`` too.
     """
     by_variant: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    datasets: dict[str, set[str]] = defaultdict(set)
     for record in records:
-        by_variant[record["variant"]].append(record)
+        datasets[_kind(record)].add(str(record.get("dataset", "")))
+    for record in records:
+        # A run over several datasets of one kind (two businesses' metric questions) reports each apart.
+        several = len(datasets[_kind(record)]) > 1
+        name = f"{record['dataset']}: {record['variant']}" if several else record["variant"]
+        by_variant[name].append(record)
     variants = {}
     for name, group in by_variant.items():
         kind = _kind(group[0])

@@ -1,4 +1,4 @@
-"""Run summaries count answers cut off by the token limit and prompts that could not fit the context."""
+"""Run summaries: answers cut off or prompts too long are counted; several datasets of one kind are kept apart."""
 
 from __future__ import annotations
 
@@ -40,3 +40,13 @@ def test_records_from_before_the_counts_existed_count_as_not_cut_off() -> None:
     old = _record("a")
     del old["cut_off"], old["prompt_too_long"]
     assert summarize_run([old])["variants"]["m/rag"]["cut_off"] == 0
+
+
+def test_two_datasets_of_one_kind_are_reported_apart() -> None:
+    demo = [{**_record("a"), "dataset": "metrics_qa"}, {**_record("b"), "dataset": "metrics_qa"}]
+    other = [{**_record("c", cut_off=True), "dataset": "logistics_qa"}]
+    variants = summarize_run([*demo, *other])["variants"]
+    assert set(variants) == {"metrics_qa: m/rag", "logistics_qa: m/rag"}
+    assert variants["metrics_qa: m/rag"]["items"] == 2
+    assert variants["logistics_qa: m/rag"]["cut_off"] == 1
+    assert set(summarize_run(demo)["variants"]) == {"m/rag"}  # one dataset: named by the variant alone
