@@ -47,7 +47,8 @@ def summarize_run(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     Returns:
         ``{"items": N, "variants": {name: {...}}}``; when the run holds several datasets of one kind, each
         dataset's items are a variant of their own, named ``"<dataset>: <variant>"``. Every variant holds
-        ``model``, ``strategy``, ``kind``, ``items``, ``correct``, ``accuracy``, ``errors``, ``by_language``, ``latency_s`` and ``tokens``.
+        ``model``, ``strategy``, ``kind``, ``items``, ``correct``, ``accuracy``, ``errors``, ``by_language``,
+        ``latency_s`` and ``tokens``.
         A ``metrics_qa`` variant adds ``execution_accuracy`` (answerable items), ``exact_match``, ``abstention``
         (precision, recall, f1), ``chart_validity``, ``cut_off`` and ``prompt_too_long`` (counts of answers stopped
         at the token limit and of prompts that could not fit) and ``by_difficulty``; its ``by_language`` entries hold
