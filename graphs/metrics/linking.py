@@ -21,6 +21,7 @@ __all__ = [
     "mentioned_metrics",
     "mentioned_period",
     "mentioned_periods",
+    "named_years",
 ]
 
 
@@ -65,6 +66,11 @@ def mentioned_period(question: str, catalog: Catalog) -> str | None:
     terms = [(period.name, phrase) for period in catalog.periods() for phrase in _phrases(period.phrases)]
     found = named_in(question, terms)
     return next(iter(found)) if len(found) == 1 else None
+
+
+def named_years(question: str) -> set[int]:
+    """The calendar years a question names by number (2025年, in 2024)."""
+    return {int(m.group(0)) for m in _YEAR.finditer(question)}
 
 
 def mentioned_periods(question: str, catalog: Catalog) -> list[str]:

@@ -13,7 +13,7 @@ import json
 import re
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
@@ -31,6 +31,7 @@ from graphs.metrics.linking import (
     mentioned_metrics,
     mentioned_period,
     mentioned_periods,
+    named_years,
 )
 from graphs.metrics.state import NEW_TURN, State
 from graphs.shared import detect_language, fit_to_context, json_value, node_tokens
@@ -49,7 +50,14 @@ from kubeai.errors import (
 )
 from kubeai.prompting import FittedPrompt, Trim, load_prompt
 from tools.charts import build_figure, choose_chart, figure_json
-from tools.metric_query import MetricQuery, compile_metric_query, metric_query_model, resolve_period
+from tools.metric_query import (
+    DateRange,
+    MetricQuery,
+    compile_metric_query,
+    metric_query_model,
+    resolve_period,
+    resolve_time_range,
+)
 from tools.sql_gate import check_sql
 
 __all__ = [
@@ -450,6 +458,10 @@ def _apply_evidence(query: MetricQuery, question: str, catalog: Catalog) -> Metr
     period = mentioned_period(question, catalog)
     if period is not None:
         updates["time_range"] = period
+    else:
+        year = _named_year(question, query, catalog)
+        if year is not None:
+            updates["time_range"] = year
     metrics = [*query.metrics, *(name for c in query.calculations for name in (c.left, c.right))]
     allowed_sets = [catalog.allowed_dimensions(m) for m in dict.fromkeys(metrics) if catalog.metric(m) is not None]
     allowed = [d for d in allowed_sets[0] if all(d in other for other in allowed_sets[1:])] if allowed_sets else []
@@ -476,8 +488,35 @@ def _apply_evidence(query: MetricQuery, question: str, catalog: Catalog) -> Metr
     return query.model_copy(update=updates)
 
 
+def _named_year(question: str, query: MetricQuery, catalog: Catalog) -> DateRange | None:
+    """The whole year a question names ("in 2025", 2025年), when the filled dates do not lie inside it.
+
+    Only a question naming exactly one year counts; dates the model filled inside that year (the first week of
+    December 2025) are kept, so this corrects "all time" and wrong years, never a narrower range.
+    """
+    years = named_years(question)
+    if len(years) != 1:
+        return None
+    year = years.pop()
+    start, end = date(year, 1, 1), date(year + 1, 1, 1)
+    conventions = catalog.conventions
+    try:
+        filled = resolve_time_range(
+            query.time_range,
+            catalog.reference_date,
+            periods={p.name: p for p in catalog.periods()},
+            week_start=conventions.week_start,
+            fiscal_year_start_month=conventions.fiscal_year_start_month,
+        )
+    except ValueError:
+        filled = None
+    if filled is not None and start <= filled[0] and filled[1] <= end:
+        return None
+    return DateRange(start=start, end=end - timedelta(days=1))
+
+
 def _asked_filters(query: MetricQuery, question: str, catalog: Catalog) -> MetricQuery:
-    """Drop filters on categorical values the question never names.
+    """Drop filters on categorical values the question never names, and move a period written as a filter.
 
     A small model copies filters from its examples (华东 in "monthly GMV over the last 12 months"). A filter on a
     categorical dimension stays when one of its values, or any value the catalog enumerates for that dimension
@@ -491,8 +530,15 @@ def _asked_filters(query: MetricQuery, question: str, catalog: Catalog) -> Metri
         return bool(word) and word in text
 
     kept = []
+    period: str | None = None
     for item in query.filters:
         dimension = catalog.dimension(item.dimension)
+        if dimension is not None and dimension.type == "time":
+            named_period = [str(v) for v in item.values if catalog.period(str(v)) is not None]
+            if named_period:
+                # A period name written as a date filter (order_date eq this_year) is the query's time range.
+                period = period or named_period[0]
+                continue
         if dimension is None or dimension.type != "categorical":
             kept.append(item)
             continue
@@ -501,7 +547,10 @@ def _asked_filters(query: MetricQuery, question: str, catalog: Catalog) -> Metri
             kept.append(item)
     if len(kept) == len(query.filters):
         return query
-    return query.model_copy(update={"filters": tuple(kept)})
+    update: dict[str, Any] = {"filters": tuple(kept)}
+    if period is not None and query.time_range == "all_time":
+        update["time_range"] = period
+    return query.model_copy(update=update)
 
 
 def _grains(catalog: Catalog, name: str) -> tuple[str, ...]:

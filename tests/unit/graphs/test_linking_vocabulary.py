@@ -84,3 +84,31 @@ def test_metrics_that_only_feed_a_calculation_are_not_shown() -> None:
     assert _focus(filled, ranked=["shipping_fee"], named=0).metrics == ()
     both = MetricQuery(metrics=("gmv", "shipping_fee"), calculations=(ratio,))
     assert _focus(both, ranked=["gmv"], named=2).metrics == ("gmv", "shipping_fee")
+
+
+def test_a_period_written_as_a_date_filter_becomes_the_time_range(catalog: Catalog) -> None:
+    from graphs.metrics.nodes import _asked_filters
+    from tools.metric_query import Filter
+
+    filled = MetricQuery(metrics=("gmv",), filters=(Filter(dimension="order_date", values=("this_year",)),))
+    fixed = _asked_filters(filled, "今年各城市的成交额", catalog)
+    assert fixed.filters == () and fixed.time_range == "this_year"
+
+
+def test_a_named_year_corrects_dates_outside_it_and_keeps_dates_inside(catalog: Catalog) -> None:
+    from datetime import date
+
+    from graphs.metrics.nodes import _apply_evidence
+    from tools.metric_query import DateRange
+
+    everything = MetricQuery(metrics=("gmv",))
+    fixed = _apply_evidence(everything, "What was our total GMV in 2024?", catalog)
+    assert fixed.time_range == DateRange(start=date(2024, 1, 1), end=date(2024, 12, 31))
+    first_week = DateRange(start=date(2025, 12, 1), end=date(2025, 12, 7))
+    narrow = MetricQuery(metrics=("gmv",), time_range=first_week)
+    assert _apply_evidence(narrow, "Daily GMV for the first week of December 2025", catalog).time_range == first_week
+    # this_year is 2025 for the demo's reference date 2025-12-31: consistent, so kept.
+    same = MetricQuery(metrics=("gmv",), time_range="this_year")
+    assert _apply_evidence(same, "2025年的成交额", catalog).time_range == "this_year"
+    both = _apply_evidence(everything, "Compare total GMV in 2024 with 2025.", catalog)
+    assert both.time_range == "all_time"  # two years: the model's to fill
