@@ -14,7 +14,6 @@ Tables: ``hubs``, ``customers``, ``couriers``, ``vehicles``, ``shipments``, ``de
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from knowledge.warehouse import _logistics_reference as ref
+from knowledge.warehouse._build import check_target, write_atomically
 from kubeai.errors import WarehouseError
 
 if TYPE_CHECKING:
@@ -85,55 +85,23 @@ def build_logistics_warehouse(
         WarehouseError: ``shipments`` is out of range, the target exists and ``overwrite`` is false, or DuckDB
             failed; nothing is left at ``path`` or beside it.
     """
-    import duckdb
-
     if not 5_000 <= shipments <= MAX_SHIPMENTS:
         raise WarehouseError(
             f"shipments must be between 5000 and {MAX_SHIPMENTS}, got {shipments}; pick a size in range."
         )
-    target = Path(path)
-    if target.is_dir():
-        raise WarehouseError(f"{target} is a folder; pass a file path such as {target / 'logistics.duckdb'}.")
-    if target.exists() and not overwrite:
-        raise WarehouseError(f"{target} already exists; pass overwrite (--force) to replace it.")
+    target = check_target(path, example="logistics.duckdb", overwrite=overwrite)
     start = time.perf_counter()
     frames = generate_frames(shipments=shipments, seed=seed)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    _remove(tmp)
-    try:
-        con = duckdb.connect(str(tmp))
-        try:
-            _load(con, frames)
-            rows = {t: int(_scalar(con, f"SELECT COUNT(*) FROM {t}")) for t in _TABLES}
-            first, last = con.execute("SELECT MIN(created_date), MAX(created_date) FROM shipments").fetchone() or (
-                None,
-                None,
-            )
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-        os.replace(tmp, target)
-    except duckdb.Error as exc:
-        raise WarehouseError(
-            f"Building the logistics warehouse failed in DuckDB: {exc}; nothing was written."
-        ) from None
-    finally:
-        _remove(tmp)
+    rows, first, last = write_atomically(
+        target,
+        what="logistics",
+        load=lambda con: _load(con, frames),
+        tables=_TABLES,
+        dates_sql="SELECT MIN(created_date), MAX(created_date) FROM shipments",
+    )
     return LogisticsWarehouseReport(
         path=target, rows=rows, seconds=time.perf_counter() - start, seed=seed, first_date=first, last_date=last
     )
-
-
-def _remove(tmp: Path) -> None:
-    for leftover in (tmp, tmp.with_name(tmp.name + ".wal")):
-        with contextlib.suppress(FileNotFoundError):
-            leftover.unlink()
-
-
-def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
-    row = con.execute(sql).fetchone()
-    return row[0] if row else None
 
 
 # --------------------------------------------------------------------------------------------- generation
