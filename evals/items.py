@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializeAsAny,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from tools.metric_query import DateRange, MetricQuery
 
@@ -106,7 +115,8 @@ class MetricsQAItem(_Item):
     difficulty: Difficulty = "medium"
     tags: tuple[str, ...] = ()
     expect_abstention: bool = False
-    gold_query: MetricQuery | None = None
+    # Serialized as the GoldQuery it is (a catalog's own period names), not as the base query's standard names.
+    gold_query: SerializeAsAny[MetricQuery] | None = None
 
     @field_validator("gold_query", mode="before")
     @classmethod
