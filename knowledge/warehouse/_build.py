@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,28 @@ from kubeai.errors import WarehouseError
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["check_target", "write_atomically"]
+__all__ = ["WarehouseReport", "check_target", "write_atomically"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WarehouseReport:
+    """What a warehouse build wrote.
+
+    Attributes:
+        path: The DuckDB file.
+        rows: Row count per table.
+        seconds: Wall time of the build.
+        seed: The seed used.
+        first_date: First date of the data (the first order, the first shipment).
+        last_date: Last date of the data, the natural reference date for relative questions.
+    """
+
+    path: Path
+    rows: dict[str, int]
+    seconds: float
+    seed: int
+    first_date: date
+    last_date: date
 
 
 def check_target(path: str | os.PathLike[str], *, example: str, overwrite: bool) -> Path:

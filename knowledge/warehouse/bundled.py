@@ -11,32 +11,15 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
+from knowledge.warehouse._build import WarehouseReport
 from kubeai.errors import ConfigError
 
 __all__ = ["BUNDLED_DOMAINS", "BundledDomain", "WarehouseReport", "bundled_domain"]
-
-
-class WarehouseReport(Protocol):
-    """What a bundled warehouse build reports (:class:`~knowledge.warehouse.demo.DemoWarehouseReport` and kin)."""
-
-    @property
-    def path(self) -> Path: ...  # noqa: D102
-    @property
-    def rows(self) -> dict[str, int]: ...  # noqa: D102
-    @property
-    def seconds(self) -> float: ...  # noqa: D102
-    @property
-    def seed(self) -> int: ...  # noqa: D102
-    @property
-    def first_date(self) -> date: ...  # noqa: D102
-    @property
-    def last_date(self) -> date: ...  # noqa: D102
 
 
 class _Builder(Protocol):

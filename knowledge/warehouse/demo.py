@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from knowledge.warehouse import _demo_reference as ref
-from knowledge.warehouse._build import check_target, write_atomically
+from knowledge.warehouse._build import WarehouseReport, check_target, write_atomically
 from kubeai.errors import WarehouseError
 
 if TYPE_CHECKING:
@@ -43,25 +41,8 @@ _PRODUCTS = 6_000
 _TABLES = ("regions", "cities", "categories", "products", "channels", "users", "orders", "order_items", "refunds")
 
 
-@dataclass(frozen=True, kw_only=True)
-class DemoWarehouseReport:
-    """What :func:`build_demo_warehouse` wrote.
-
-    Attributes:
-        path: The DuckDB file.
-        rows: Row count per table.
-        seconds: Wall time of the build.
-        seed: The seed used.
-        first_date: First order date.
-        last_date: Last order date, the natural reference date for relative questions.
-    """
-
-    path: Path
-    rows: dict[str, int]
-    seconds: float
-    seed: int
-    first_date: date
-    last_date: date
+DemoWarehouseReport = WarehouseReport
+"""What :func:`build_demo_warehouse` wrote (one report type for every bundled warehouse)."""
 
 
 def build_demo_warehouse(

@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from knowledge.warehouse import _logistics_reference as ref
-from knowledge.warehouse._build import check_target, write_atomically
+from knowledge.warehouse._build import WarehouseReport, check_target, write_atomically
 from kubeai.errors import WarehouseError
 
 if TYPE_CHECKING:
@@ -46,25 +44,8 @@ _SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
 _GIVEN = "伟芳娜敏静强磊军洋勇艳杰涛明超秀霞平刚桂英华建国志红飞鹏辉"
 
 
-@dataclass(frozen=True, kw_only=True)
-class LogisticsWarehouseReport:
-    """What :func:`build_logistics_warehouse` wrote.
-
-    Attributes:
-        path: The DuckDB file.
-        rows: Row count per table.
-        seconds: Wall time of the build.
-        seed: The seed used.
-        first_date: First shipment creation date.
-        last_date: Last shipment creation date, the natural reference date for relative questions.
-    """
-
-    path: Path
-    rows: dict[str, int]
-    seconds: float
-    seed: int
-    first_date: date
-    last_date: date
+LogisticsWarehouseReport = WarehouseReport
+"""What :func:`build_logistics_warehouse` wrote (one report type for every bundled warehouse)."""
 
 
 def build_logistics_warehouse(
