@@ -14,6 +14,7 @@ from finetune.default_adapter import DEFAULT_ADAPTER, train_default_adapter
 from finetune.lora import LoraTrainingConfig
 from kubeai.config import ProjectConfig
 from kubeai.errors import ServingError
+from serving.adapters import AdapterStore
 from serving.bundled import resolve_source
 from serving.client import ModelClient
 from serving.launcher import LaunchPlan, VLLMServer, plan_launch
@@ -21,6 +22,7 @@ from serving.registry import ModelRegistry
 
 __all__ = [
     "PreparedModels",
+    "adapter_store",
     "model_client",
     "model_registry",
     "prepare_models",
@@ -41,6 +43,11 @@ class PreparedModels:
 def model_registry(config: ProjectConfig) -> ModelRegistry:
     """The registry of the configured base model and adapters."""
     return ModelRegistry(config.models)
+
+
+def adapter_store(config: ProjectConfig) -> AdapterStore:
+    """The trained adapter versions in ``<data_dir>/adapters`` and the routes that pick one per role."""
+    return AdapterStore(config.data_dir / "adapters")
 
 
 def model_client(config: ProjectConfig, *, base_url: str | None = None) -> ModelClient:
@@ -92,8 +99,9 @@ def prepare_models(
 def server_for(
     config: ProjectConfig, *, port: int | None = None, progress: Progress | None = None
 ) -> tuple[VLLMServer, LaunchPlan]:
-    """A (not yet started) vLLM server for the configured models, preparing them first."""
+    """A (not yet started) vLLM server for the configured models and routed adapters, preparing them first."""
     prepared = prepare_models(config, progress=progress)
-    plan = plan_launch(config.serving, model_registry(config), prepared.base_dir, port=port)
+    routed = adapter_store(config).routed()
+    plan = plan_launch(config.serving, model_registry(config), prepared.base_dir, port=port, routed=routed)
     log = config.data_dir / "logs" / f"vllm-{plan.port}.log"
     return VLLMServer(plan, log_path=log), plan

@@ -18,7 +18,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -28,7 +28,7 @@ import httpx
 
 from kubeai.config import ServingConfig
 from kubeai.errors import ServingError
-from serving.registry import ModelRegistry
+from serving.registry import ModelRegistry, read_adapter_rank
 
 __all__ = [
     "MIN_CONCURRENT_SEQUENCES",
@@ -166,10 +166,41 @@ def plan_launch(
     *,
     python: str = sys.executable,
     port: int | None = None,
+    routed: Sequence[tuple[str, Path]] = (),
 ) -> LaunchPlan:
-    """Build the vLLM command line for the registry's base model and adapters."""
+    """Build the vLLM command line for the registry's base model and adapters.
+
+    Args:
+        serving: How to run vLLM.
+        registry: The base model and the configured adapters.
+        model_dir: The base model's directory.
+        python: The interpreter that runs vLLM.
+        port: Listen here instead of ``serving.port``.
+        routed: ``(name, path)`` of further adapters to serve, e.g. the versions an
+            :class:`~serving.adapters.AdapterStore` routes; one the registry already serves from the same path is
+            served once.
+
+    Raises:
+        ServingError: vLLM is missing, an adapter cannot be served (missing, not LoRA, rank above
+            ``serving.max_lora_rank``, or a routed name the registry uses for something else), or the context
+            length cannot be chosen.
+    """
     device = resolve_device(serving.device)
     registry.check_adapters(max_lora_rank=serving.max_lora_rank)
+    modules = {a.name: a.path for a in registry.adapters if a.path is not None}
+    for name, path in routed:
+        if name == registry.base.name or modules.get(name, path).resolve() != path.resolve():
+            raise ServingError(
+                f"Routed adapter {name!r} at {path} has the name of another registered model; rename that version "
+                "or remove the other from models in kubeai.yaml."
+            )
+        rank = read_adapter_rank(path, name=name)
+        if rank > serving.max_lora_rank:
+            raise ServingError(
+                f"Routed adapter {name!r} has LoRA rank {rank}, above serving.max_lora_rank={serving.max_lora_rank}; "
+                "raise serving.max_lora_rank in kubeai.yaml or roll that role back."
+            )
+        modules[name] = path
     chosen_port = serving.port if port is None else port
     dtype = resolve_dtype(serving, device=device)
     max_model_len = resolve_max_model_len(serving, model_dir, device=device, dtype=dtype)
@@ -205,9 +236,9 @@ def plan_launch(
         argv.append("--enforce-eager")
     if serving.compact_json:
         argv.extend(["--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}'])
-    if registry.adapters:
+    if modules:
         argv.append("--lora-modules")
-        argv.extend(f"{a.name}={a.path}" for a in registry.adapters)
+        argv.extend(f"{name}={path}" for name, path in modules.items())
     argv.extend(serving.extra_args)
 
     env = {
@@ -226,7 +257,7 @@ def plan_launch(
         host=serving.host,
         port=chosen_port,
         device=device,
-        served=tuple(m.name for m in registry),
+        served=(registry.base.name, *modules),
         max_model_len=max_model_len,
         startup_timeout_s=serving.startup_timeout_s,
     )

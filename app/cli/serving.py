@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import typer
 
@@ -18,12 +19,15 @@ from app import runtime
 from app.cli._context import config as load
 from kubeai.config import ProjectConfig
 from kubeai.errors import ModelServerError, ModelServerUnavailableError
+from serving.adapters import Activation, AdapterVersion, activate, roll_back
 from serving.client import ModelClient
 from serving.launcher import VLLMServer
 
 __all__ = ["register", "server_if_needed"]
 
-adapters = typer.Typer(help="Load, unload and train LoRA adapters.", no_args_is_help=True)
+adapters = typer.Typer(
+    help="Load, unload and train LoRA adapters; list, promote and roll back trained versions.", no_args_is_help=True
+)
 
 COMPARE_QUESTIONS = ("What does GMV mean?", "退款率是什么？")
 
@@ -132,6 +136,98 @@ def adapters_unload(ctx: typer.Context, name: str = typer.Argument(..., help="Ad
     """Unload a LoRA adapter from the running server."""
     asyncio.run(runtime.model_client(load(ctx)).unload_adapter(name))
     typer.echo(f"unloaded {name}")
+
+
+@adapters.command("list")
+def adapters_list(
+    ctx: typer.Context,
+    role: str | None = typer.Option(None, help="Only versions trained for this role, e.g. metrics:demo_ecommerce."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """List the trained adapter versions in data_dir/adapters, newest first, with their gate and routes."""
+    store = runtime.adapter_store(load(ctx))
+    current = store.current()
+    rows = [_version_row(v, current) for v in store.versions(role)]
+    if as_json:
+        typer.echo(json.dumps({"root": str(store.root), "versions": rows}, ensure_ascii=False))
+        return
+    if not rows:
+        typer.echo(f"No adapter versions in {store.root}{f' for role {role!r}' if role else ''}.")
+        return
+    typer.echo(f"{'':2}{'name':<28} {'role':<28} {'created':<16} {'gate':<7} {'candidate':>9} {'incumbent':>9}")
+    for row in rows:
+        mark = "*" if row["active_for"] else ""
+        typer.echo(
+            f"{mark:<2}{row['name']:<28} {row['role'] or '-':<28} {row['created'][:16].replace('T', ' '):<16} "
+            f"{_gate_word(row['gate_passed']):<7} {_figure(row['candidate_accuracy']):>9} "
+            f"{_figure(row['incumbent_accuracy']):>9}"
+        )
+    typer.echo("* serves its role now (routes.json)")
+
+
+@adapters.command("promote")
+def adapters_promote(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The version to serve (a folder in data_dir/adapters)."),
+    role: str | None = typer.Option(None, help="The role it serves (default: the role in its card)."),
+    force: bool = typer.Option(False, "--force", help="Promote even though its eval gate did not pass."),
+) -> None:
+    """Serve a trained version for its role: hot-load it into the running server, then route the role to it."""
+    cfg = load(ctx)
+    store = runtime.adapter_store(cfg)
+    client = runtime.model_client(cfg)
+    done = asyncio.run(
+        activate(store, name, client=client, role=role, force=force, max_lora_rank=cfg.serving.max_lora_rank)
+    )
+    typer.echo(f"promoted {done.version.name} for {done.role}")
+    _say_loaded(done, client.base_url)
+
+
+@adapters.command("rollback")
+def adapters_rollback(
+    ctx: typer.Context, role: str = typer.Argument(..., help="The role, e.g. metrics:demo_ecommerce.")
+) -> None:
+    """Serve a role's previously promoted version again (hot-loaded into the running server if there is one)."""
+    cfg = load(ctx)
+    client = runtime.model_client(cfg)
+    done = asyncio.run(roll_back(runtime.adapter_store(cfg), role, client=client))
+    typer.echo(f"rolled {done.role} back to {done.version.name}")
+    _say_loaded(done, client.base_url)
+
+
+def _say_loaded(done: Activation, base_url: str) -> None:
+    if done.loaded:
+        typer.echo(f"hot-loaded {done.version.name} into the server at {base_url}")
+    else:
+        typer.echo(f"no server at {base_url}; `kubeai serve` loads {done.version.name} when it starts")
+
+
+def _version_row(version: AdapterVersion, current: dict[str, str]) -> dict[str, Any]:
+    gate = version.card.get("gate")
+    return {
+        "name": version.name,
+        "role": version.role,
+        "created": version.created.isoformat(),
+        "gate_passed": version.gate_passed,
+        "candidate_accuracy": _accuracy(gate, "candidate"),
+        "incumbent_accuracy": _accuracy(gate, "incumbent"),
+        "active_for": sorted(role for role, name in current.items() if name == version.name),
+        "path": str(version.path),
+    }
+
+
+def _accuracy(gate: object, side: str) -> float | None:
+    figures = gate.get(side) if isinstance(gate, dict) else None
+    value = figures.get("accuracy") if isinstance(figures, dict) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _gate_word(passed: bool | None) -> str:
+    return "-" if passed is None else ("passed" if passed else "failed")
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 @adapters.command("train-default")
