@@ -25,7 +25,7 @@ from evals.items import DatasetItem, DocQAItem, MetricsQAItem, PlanningItem, Ret
 from knowledge.warehouse.bundled import BUNDLED_DOMAINS
 from kubeai.errors import DatasetError
 
-__all__ = ["MANIFEST_NAME", "Dataset", "DatasetKind", "DatasetManifest", "load_dataset"]
+__all__ = ["MANIFEST_NAME", "Dataset", "DatasetKind", "DatasetManifest", "eval_questions", "load_dataset"]
 
 MANIFEST_NAME = "dataset.yaml"
 MAX_BYTES = 64 * 1024 * 1024
@@ -177,6 +177,34 @@ def load_dataset(path: str | Path) -> Dataset:
     model = _MODELS[manifest.kind]
     items = _read_items(items_path, model)
     return Dataset(manifest=manifest, root=root, items=items)
+
+
+def eval_questions(root: str | Path) -> list[str]:
+    """Every question an evaluation asks, from every dataset under a folder: the texts to keep out of training.
+
+    Args:
+        root: A folder searched recursively for ``dataset.yaml`` manifests (e.g. ``evals/datasets``).
+
+    Returns:
+        The question of each metrics_qa, retrieval and docqa item, the request of each planning item and the user
+        messages of each tool_calling item, in dataset path then file order.
+
+    Raises:
+        DatasetError: A dataset under ``root`` does not load (see :func:`load_dataset`).
+    """
+    questions: list[str] = []
+    for manifest in sorted(Path(root).rglob(MANIFEST_NAME)):
+        for item in load_dataset(manifest).items:
+            questions.extend(_item_questions(item))
+    return questions
+
+
+def _item_questions(item: DatasetItem) -> list[str]:
+    if isinstance(item, PlanningItem):
+        return [item.request]
+    if isinstance(item, ToolCallingItem):
+        return [message.content for message in item.question if message.role == "user"]
+    return [item.question]
 
 
 def _read_text(path: Path) -> str:

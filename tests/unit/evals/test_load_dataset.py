@@ -15,6 +15,7 @@ from evals import (
     RetrievalItem,
     load_dataset,
 )
+from evals.dataset import eval_questions
 from kubeai.errors import DatasetError
 
 DATASETS = Path(__file__).parents[3] / "evals" / "datasets"
@@ -35,6 +36,7 @@ PLAN = {
 
 
 def _write(tmp_path: Path, records: list[Any], *, kind: str = "metrics_qa") -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     (tmp_path / "dataset.yaml").write_text(MANIFEST.format(kind=kind), encoding="utf-8")
     lines = [r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in records]
     (tmp_path / "items.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -176,3 +178,43 @@ def test_numeric_version_is_accepted(tmp_path: Path) -> None:
     root = _write(tmp_path, [QA])
     (root / "dataset.yaml").write_text(MANIFEST.format(kind="metrics_qa").replace("'1'", "2"), encoding="utf-8")
     assert load_dataset(root / "dataset.yaml").manifest.version == "2"
+
+
+def test_eval_questions_of_the_bundled_datasets() -> None:
+    questions = eval_questions(DATASETS)
+    assert len(questions) > 100
+    assert "What was our total GMV in 2025?" in questions
+    assert "上个月一共成交了多少钱？" in questions
+    planning = load_dataset(DATASETS / "planning").items_of(PlanningItem)
+    assert planning[0].request in questions
+
+
+def test_eval_questions_reads_every_kind_under_a_folder(tmp_path: Path) -> None:
+    _write(tmp_path / "qa", [QA])
+    _write(tmp_path / "nested" / "plan", [PLAN], kind="planning")
+    docqa = {"id": "d1", "question": "退款政策是什么？", "language": "zh", "expected_sources": ["refunds.md"]}
+    _write(tmp_path / "docs", [docqa], kind="docqa")
+    retrieval = {"id": "r1", "question": "Sales by area", "language": "en", "expected_ids": ["metric:gmv"]}
+    _write(tmp_path / "retrieval", [retrieval], kind="retrieval")
+    tool_call = {
+        "id": "t1",
+        "category": "simple",
+        "question": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Area of a circle?"}],
+        "functions": [{"name": "area", "parameters": {"type": "dict", "properties": {}}}],
+        "ground_truth": [{"area": {}}],
+    }
+    _write(tmp_path / "tools", [tool_call], kind="tool_calling")
+    assert eval_questions(tmp_path) == [
+        "退款政策是什么？",
+        PLAN["request"],
+        "GMV in 2025?",
+        "Sales by area",
+        "Area of a circle?",
+    ]
+
+
+def test_eval_questions_of_an_empty_folder_and_a_broken_dataset(tmp_path: Path) -> None:
+    assert eval_questions(tmp_path) == []
+    _write(tmp_path / "bad", ['{"id": "q1"'])
+    with pytest.raises(DatasetError, match="not valid JSON"):
+        eval_questions(tmp_path)
