@@ -42,11 +42,12 @@ from knowledge.catalog import (
 from knowledge.index import KnowledgeBase, open_knowledge_base
 from kubeai.config import ProjectConfig
 from kubeai.errors import ConfigError
+from serving.adapters import AdapterStore, active_model
 from serving.client import ModelClient
 from tools.sql_gate import GateContext
 from tools.warehouse import open_runner
 
-__all__ = ["MetricsAgent", "MetricsResult", "ask"]
+__all__ = ["MetricsAgent", "MetricsResult", "ask", "metrics_role"]
 
 Decision = Literal["approve", "reject"] | Mapping[str, Any]
 
@@ -108,6 +109,21 @@ class MetricsResult:
         }
 
 
+def metrics_role(catalog: Catalog) -> str:
+    """The role a metrics adapter fine-tuned on ``catalog`` is promoted for: ``metrics:<catalog name>``."""
+    return f"metrics:{catalog.name}"
+
+
+def _tuned_model(config: ProjectConfig, catalog: Catalog) -> str | None:
+    """The adapter ``metrics_agent.adapter`` names: ``auto`` reads the promoted one, ``none`` turns it off."""
+    chosen = config.metrics_agent.adapter
+    if chosen == "none":
+        return None
+    if chosen == "auto":
+        return active_model(AdapterStore(config.data_dir / "adapters"), metrics_role(catalog))
+    return chosen
+
+
 class MetricsAgent:
     """Answers metric questions on one warehouse; build it with :meth:`open` from the project configuration."""
 
@@ -126,6 +142,7 @@ class MetricsAgent:
         db_url: str | None = None,
         model: str | None = None,
         llm: ModelClient | None = None,
+        tuned_model: str | None = None,
     ) -> AsyncIterator[MetricsAgent]:
         """Open the catalog, warehouse, knowledge base and checkpointer named by ``config``; close them after.
 
@@ -135,6 +152,8 @@ class MetricsAgent:
             db_url: Overrides ``warehouse.url`` (default: the catalog's own connection).
             model: The model or adapter to use (default: ``models.agents.metrics`` or the base model).
             llm: A model client to use instead of one built from ``config.llm``.
+            tuned_model: The catalog's fine-tuned adapter (default: ``metrics_agent.adapter``; ``auto`` is the
+                adapter promoted for the catalog, see :func:`metrics_role`).
         """
         settings = config.metrics_agent
         path = catalog_path or config.warehouse.catalog or demo_catalog_path()
@@ -172,6 +191,7 @@ class MetricsAgent:
                 alpha=settings.alpha,
                 max_rows=config.warehouse.max_rows,
                 timeout_s=config.warehouse.statement_timeout_s,
+                tuned_model=tuned_model or _tuned_model(config, catalog),
             )
             checkpointer = await stack.enter_async_context(_checkpointer(config))
             yield cls(context=context, checkpointer=checkpointer)

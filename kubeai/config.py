@@ -26,12 +26,15 @@ __all__ = [
     "AdapterSpec",
     "BaseModelSpec",
     "EmbeddingsConfig",
+    "FinetuneConfig",
     "LLMConfig",
+    "LoraRecipe",
     "MetricsAgentConfig",
     "ModelCard",
     "ModelRegistryConfig",
     "ProjectConfig",
     "ServingConfig",
+    "TeacherConfig",
     "VectorStoreConfig",
     "WarehouseConfig",
     "load_config",
@@ -216,6 +219,8 @@ class MetricsAgentConfig(_Section):
     require_approval: bool = False
     chain_of_thought: bool = False
     checkpoint_url: str | None = None
+    # auto: the adapter promoted for the catalog (`kubeai adapters promote`), else none; none: never; or a name.
+    adapter: str = Field(default="auto", min_length=1)
 
     @field_validator("checkpoint_url")
     @classmethod
@@ -223,6 +228,56 @@ class MetricsAgentConfig(_Section):
         if value is not None and not value.startswith(("postgresql://", "postgres://", "sqlite:///")):
             raise ValueError("expected postgresql://... or sqlite:///path (or leave unset for data_dir)")
         return value
+
+
+class LoraRecipe(_Section):
+    """LoRA hyper-parameters of a catalog's metrics adapter (``finetune.lora``).
+
+    The default fits a 2-core CPU: rank 16 on every projection of the last 8 layers (the backward pass stops
+    there), batches of similar length, a step cap rather than whole epochs.
+    """
+
+    rank: int = 16
+    alpha: int = 32
+    dropout: float = Field(default=0.0, ge=0.0, lt=1.0)
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    learning_rate: float = Field(default=2e-3, gt=0.0, lt=1.0)
+    epochs: int = Field(default=1, ge=1)
+    batch_size: int = Field(default=8, ge=1)
+    max_length: int = Field(default=320, ge=16)
+    top_layers: int | None = Field(default=8, ge=1)
+    max_steps: int | None = Field(default=60, ge=1)
+    threads: int | None = Field(default=None, ge=1)
+
+
+class TeacherConfig(_Section):
+    """A stronger model that paraphrases synthesized questions (any OpenAI-compatible endpoint)."""
+
+    base_url: str
+    model: str = Field(min_length=1)
+    api_key: str = "EMPTY"
+    paraphrases: int = Field(default=1, ge=1, le=5, description="Paraphrases asked per question.")
+    max_questions: int = Field(default=400, ge=1, description="Questions sent to the teacher at most.")
+    timeout_s: float = Field(default=60.0, gt=0)
+
+
+class FinetuneConfig(_Section):
+    """How ``kubeai finetune`` and ``kubeai onboard`` make a catalog's metrics adapter."""
+
+    per_metric: int = Field(default=36, ge=4, le=1000, description="Questions drafted per metric and language.")
+    held_out_fraction: float = Field(default=0.08, gt=0.0, lt=0.5)
+    seed: int = 7
+    lora: LoraRecipe = LoraRecipe()
+    teacher: TeacherConfig | None = None
+    gate_margin: float = Field(
+        default=0.05, ge=0.0, le=1.0, description="Accuracy the adapter must add on held-out questions."
+    )
+    max_false_abstentions: int = Field(
+        default=0, ge=0, description="Extra false abstentions allowed over the model it replaces."
+    )
+    eval_questions: int | None = Field(
+        default=24, ge=2, description="Held-out questions each onboarding step is measured on (all: null)."
+    )
 
 
 class ProjectConfig(_Section):
@@ -236,6 +291,7 @@ class ProjectConfig(_Section):
     vector_store: VectorStoreConfig = VectorStoreConfig()
     warehouse: WarehouseConfig = WarehouseConfig()
     metrics_agent: MetricsAgentConfig = MetricsAgentConfig()
+    finetune: FinetuneConfig = FinetuneConfig()
 
     def resolve(self, path: Path) -> Path:
         """A path from the configuration, made absolute against ``data_dir`` when relative."""

@@ -36,6 +36,10 @@ class Context:
         max_attempts: Generation attempts per question (the first plus repairs) before the agent abstains.
         require_approval: Pause before execution for a human to approve, edit or reject the SQL.
         chain_of_thought: Ask the model to reason in a ``reasoning`` field before filling the query.
+        tuned_model: An adapter fine-tuned on this catalog (``finetune/``); the first attempt asks it with the
+            short prompt it was trained on (:mod:`graphs.metrics.tuned`), and it may mark a question unanswerable.
+            Repairs use ``model`` with the full prompt.
+        max_tuned_dimensions: Dimension names shown to the tuned adapter (as many as it was trained with).
     """
 
     catalog: Catalog
@@ -55,3 +59,5 @@ class Context:
     max_examples: int = 3
     max_rows: int = 1000
     timeout_s: float = 30.0
+    tuned_model: str | None = None
+    max_tuned_dimensions: int = 8

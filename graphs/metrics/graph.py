@@ -31,7 +31,12 @@ def _retry_or_abstain(state: State, runtime: Runtime[Context]) -> Literal["gener
 
 
 def after_generate(state: State, runtime: Runtime[Context]) -> Literal["gate", "generate", "abstain"]:
-    """A query that failed to compile or validate goes back to the model with the error."""
+    """A query that failed to compile or validate goes back to the model with the error.
+
+    A tuned adapter that marked the question unanswerable ends the turn with that abstention.
+    """
+    if state.abstained:
+        return "abstain"
     return "gate" if state.sql else _retry_or_abstain(state, runtime)
 
 

@@ -34,6 +34,7 @@ from graphs.metrics.linking import (
     named_years,
 )
 from graphs.metrics.state import NEW_TURN, State
+from graphs.metrics.tuned import TUNED_PROMPT, tuned_output_model, tuned_query, tuned_values
 from graphs.shared import detect_language, fit_to_context, json_value, node_tokens
 from knowledge.catalog import Catalog, retrieve_catalog
 from knowledge.catalog.documents import dimension_values
@@ -49,6 +50,7 @@ from kubeai.errors import (
     WarehouseError,
 )
 from kubeai.prompting import FittedPrompt, Trim, load_prompt
+from serving.client import Structured
 from tools.charts import build_figure, choose_chart, figure_json
 from tools.metric_query import (
     DateRange,
@@ -347,6 +349,12 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             schema: type[BaseModel] = ReasonedSQL if ctx.chain_of_thought else GeneratedSQL
             result = await ctx.llm.structured(fitted.messages, schema, model=ctx.model, max_tokens=_SQL_TOKENS)
             update.update(path="sql", sql=str(getattr(result.value, "sql", "")), query=None, period=None)
+        elif ctx.tuned_model is not None and state.attempts == 0:
+            fitted, result, tuned = await _ask_tuned(state, ctx)
+            if tuned is None:
+                update.update(path="structured", sql=None, query=None, abstained=True, reason=_unanswerable(state))
+            else:
+                update.update(_compiled(tuned, state, catalog))
         else:
             prompt = load_prompt(PROMPTS, "generate_query")
             fitted = await fit_to_context(
@@ -376,16 +384,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             result = await ctx.llm.structured(fitted.messages, wrapper, model=ctx.model, max_tokens=_QUERY_TOKENS)
             query = result.value.query if ctx.chain_of_thought else result.value  # type: ignore[attr-defined]
             assert isinstance(query, MetricQuery)
-            query = _focus(query, ranked=state.metric_names, named=len(state.linked_metrics))
-            query = _apply_evidence(query, state.standalone_question, catalog)
-            query = _asked_filters(query, state.standalone_question, catalog)
-            compiled = compile_metric_query(query, catalog)
-            update.update(
-                path="structured",
-                query=query.model_dump(mode="json"),
-                sql=compiled.sql,
-                period=[d.isoformat() for d in compiled.time_range] if compiled.time_range else None,
-            )
+            update.update(_compiled(query, state, catalog))
         update["tokens"] = node_tokens("generate", result)
     except (ModelOutputError, MetricQueryError, PromptTooLongError) as exc:
         # A prompt too long even at its smallest is reported here instead of being sent to overflow.
@@ -399,6 +398,50 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     update["prompt_fit"] = [*state.prompt_fit, *_prompt_record("generate", fitted, error)]
     update["timings"] = {"generate": time.perf_counter() - began}
     return update
+
+
+def _compiled(query: MetricQuery, state: State, catalog: Catalog) -> dict[str, Any]:
+    """The filled query tidied and corrected by what the question says, compiled: the ``generate`` update."""
+    query = _focus(query, ranked=state.metric_names, named=len(state.linked_metrics))
+    query = _apply_evidence(query, state.standalone_question, catalog)
+    query = _asked_filters(query, state.standalone_question, catalog)
+    compiled = compile_metric_query(query, catalog)
+    return {
+        "path": "structured",
+        "query": query.model_dump(mode="json"),
+        "sql": compiled.sql,
+        "period": [d.isoformat() for d in compiled.time_range] if compiled.time_range else None,
+    }
+
+
+async def _ask_tuned(state: State, ctx: Context) -> tuple[FittedPrompt, Structured[Any], MetricQuery | None]:
+    """Ask the catalog's fine-tuned adapter with the prompt it was trained on; ``None``: it found no answer."""
+    assert ctx.tuned_model is not None
+    catalog = ctx.catalog
+    metrics = state.metric_names[: ctx.max_metrics]
+    dimensions = state.dimension_names[: ctx.max_tuned_dimensions]
+    values = tuned_values(catalog, state.standalone_question, metrics=metrics, dimensions=dimensions)
+    fitted = await fit_to_context(
+        ctx.llm,
+        load_prompt(PROMPTS, TUNED_PROMPT),
+        values,
+        model=ctx.tuned_model,
+        max_tokens=_QUERY_TOKENS,
+        trims=(Trim(variable="dimensions"),),
+    )
+    shown = fitted.values["metrics"]
+    named = [m for m in state.linked_metrics if m in shown]
+    schema = tuned_output_model(
+        named or shown, fitted.values["dimensions"], periods=[p.name for p in catalog.periods()]
+    )
+    result = await ctx.llm.structured(fitted.messages, schema, model=ctx.tuned_model, max_tokens=_QUERY_TOKENS)
+    return fitted, result, tuned_query(result.value)
+
+
+def _unanswerable(state: State) -> str:
+    if state.language == "zh":
+        return "指标目录中没有能回答这个问题的数据"
+    return "the metric catalog holds nothing that answers this question"
 
 
 def _trims(*, linked: int) -> tuple[Trim, ...]:
