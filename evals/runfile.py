@@ -41,7 +41,9 @@ __all__ = [
     "strategies_for",
 ]
 
-StrategyName = Literal["prompt", "structured", "sql_fewshot", "rag", "rag_cot", "auto", "plan", "plan_zeroshot"]
+StrategyName = Literal[
+    "prompt", "structured", "sql_fewshot", "rag", "rag_cot", "rag_lora", "auto", "plan", "plan_zeroshot"
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,6 +58,8 @@ class StrategySpec:
             (off: the whole catalog and its first examples go into the prompt).
         chain_of_thought: ``metrics_agent.chain_of_thought``: the model writes its reasoning before its answer.
         description: One line for reports.
+        tuned: Ask the adapter fine-tuned on the dataset's catalog first (``metrics_agent.adapter``, by default
+            the one promoted for the catalog); off, the agent uses the base model only, whatever is promoted.
     """
 
     kind: ClassVar[DatasetKind] = "metrics_qa"
@@ -63,6 +67,7 @@ class StrategySpec:
     rag: bool
     chain_of_thought: bool
     description: str
+    tuned: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -113,6 +118,13 @@ STRATEGIES: dict[str, Strategy] = {
         rag=True,
         chain_of_thought=True,
         description="structured metric query with retrieved definitions and chain of thought",
+    ),
+    "rag_lora": StrategySpec(
+        strategy="auto",
+        rag=True,
+        chain_of_thought=False,
+        tuned=True,
+        description="retrieved names to the catalog's fine-tuned adapter (LoRA); repairs as the agent's default",
     ),
     "auto": StrategySpec(
         strategy="auto",

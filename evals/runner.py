@@ -321,6 +321,7 @@ async def _metrics_asker(
                     "rag": strategy.rag,
                     "chain_of_thought": strategy.chain_of_thought,
                     "require_approval": False,
+                    "adapter": config.metrics_agent.adapter if strategy.tuned else "none",
                 }
             )
         }
@@ -331,6 +332,11 @@ async def _metrics_asker(
         async with MetricsAgent.open(
             agent_config, catalog_path=catalog_path, db_url=url, model=variant.model, llm=llm
         ) as agent:
+            if strategy.tuned and agent.context.tuned_model is None:
+                raise ConfigError(
+                    f"Strategy {variant.strategy!r} needs an adapter fine-tuned on catalog "
+                    f"{agent.context.catalog.name!r}; train one with `kubeai finetune train` or `kubeai onboard`."
+                )
 
             async def ask(item: MetricsQAItem) -> dict[str, Any]:
                 return await _evaluate(
@@ -657,6 +663,7 @@ def _warehouse_url(spec: RunFile, dataset: Dataset, config: ProjectConfig, catal
 def _metrics_settings(config: ProjectConfig) -> dict[str, Any]:
     return {
         "max_attempts": config.metrics_agent.max_attempts,
+        "adapter": config.metrics_agent.adapter,
         "retrieval_k": config.metrics_agent.retrieval_k,
         "alpha": config.metrics_agent.alpha,
         "max_rows": config.warehouse.max_rows,
