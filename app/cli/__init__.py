@@ -16,6 +16,8 @@ from app.cli.ask import register as register_ask
 from app.cli.catalog import app as catalog_app
 from app.cli.demo import demo
 from app.cli.evals import app as evals_app
+from app.cli.finetune import app as finetune_app
+from app.cli.finetune import onboard_command
 from app.cli.knowledge import app as knowledge_app
 from app.cli.plan import register as register_plan
 from app.cli.serving import register as register_serving
@@ -61,6 +63,8 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(knowledge_app, name="knowledge")
 app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(evals_app, name="eval")
+app.add_typer(finetune_app, name="finetune")
+app.command("onboard")(onboard_command)
 
 
 def main() -> None:
