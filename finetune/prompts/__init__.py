@@ -1,0 +1,1 @@
+"""Prompt templates of the fine-tuning data pipeline (YAML data, loaded by :func:`kubeai.prompting.load_prompt`)."""
