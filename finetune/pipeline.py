@@ -28,11 +28,11 @@ from finetune.clean import CleaningConfig, CleaningResult, clean_examples
 from finetune.dataset import chat_examples, split_held_out
 from finetune.examples import QueryExample, examples_hash, read_examples, write_examples
 from finetune.lora import LoraTrainingConfig, TrainingReport, train_lora
-from finetune.synth import SynthesisResult, read_facts, synthesize
+from finetune.synth import SynthesisResult, gold_query_model, read_facts, synthesize
 from knowledge.catalog import Catalog
 from kubeai.config import FinetuneConfig, ModelCard
 from kubeai.errors import TrainingError
-from tools.metric_query import MetricQuery, compile_metric_query
+from tools.metric_query import compile_metric_query
 from tools.sql_gate import GateContext, check_sql
 from tools.warehouse import SQLRunner
 
@@ -194,6 +194,7 @@ def write_held_out_dataset(
     gate = GateContext(
         schema=catalog.schema_mapping(), source_dialect=catalog.warehouse.dialect, target_dialect=runner.dialect
     )
+    gold_model = gold_query_model(catalog)
     english = [e for e in examples if e.language == "en"]
     chinese = [e for e in examples if e.language == "zh"]
     ordered = [e for pair in zip(english, chinese, strict=False) for e in pair]
@@ -210,7 +211,7 @@ def write_held_out_dataset(
         if example.query is None:
             item.update(gold_query=None, expect_abstention=True)
         else:
-            query = MetricQuery.model_validate(example.query)
+            query = gold_model.model_validate(example.query)
             item["gold_sql"] = check_sql(compile_metric_query(query, catalog).sql, gate).sql
             item["gold_query"] = example.query
             item["ordered"] = bool(example.query.get("order_by") or example.query.get("time_grain"))

@@ -31,7 +31,7 @@ from finetune.examples import Language, QueryExample
 from knowledge.catalog import Catalog
 from knowledge.catalog.models import Dimension
 from kubeai.errors import KubeAIError, TrainingError
-from tools.metric_query import MetricQuery, compile_metric_query, resolve_period
+from tools.metric_query import MetricQuery, compile_metric_query, metric_query_model, resolve_period
 from tools.sql_gate import GateContext, check_sql
 from tools.warehouse import SQLRunner
 
@@ -40,6 +40,7 @@ __all__ = [
     "CatalogFacts",
     "SynthesisResult",
     "ValueName",
+    "gold_query_model",
     "load_templates",
     "read_facts",
     "synthesize",
@@ -623,6 +624,19 @@ def _ordered(query: dict[str, Any]) -> dict[str, Any]:
     return {key: query[key] for key in sorted(query, key=order.index)}
 
 
+def gold_query_model(catalog: Catalog) -> type[MetricQuery]:
+    """The schema a gold query is read with: any name of ``catalog`` and its own period names (``q2``, ``h1``).
+
+    The base :class:`MetricQuery` knows only the standard period names; the agent's and the adapter's schemas
+    offer the catalog's, so gold queries may use them too.
+    """
+    return metric_query_model(
+        [m.name for m in catalog.metrics],
+        [d.name for d in catalog.all_dimensions],
+        periods=[p.name for p in catalog.periods()],
+    )
+
+
 def _gate(catalog: Catalog, runner: SQLRunner, *, max_rows: int) -> GateContext:
     return GateContext(
         schema=catalog.schema_mapping(),
@@ -643,31 +657,39 @@ def _check(
 ) -> list[QueryExample]:
     """Keep the drafts whose gold compiles, passes the gate and returns rows (each distinct query runs once)."""
     gate = _gate(catalog, runner, max_rows=1000)
+    model = gold_query_model(catalog)
     verdicts: dict[str, str | None] = {}
     kept: list[QueryExample] = []
     for done, draft in enumerate(drafts, start=1):
         if draft.query is None:
             kept.append(draft)
-            continue
-        key = repr(sorted(draft.query.items()))
-        if key not in verdicts:
-            verdicts[key] = _verdict(catalog, runner, gate, draft.query, timeout_s=timeout_s)
-        reason = verdicts[key]
-        if reason is None:
-            kept.append(draft)
         else:
-            dropped[reason] += 1
+            key = repr(sorted(draft.query.items()))
+            if key not in verdicts:
+                verdicts[key] = _verdict(catalog, runner, gate, model, draft.query, timeout_s=timeout_s)
+            reason = verdicts[key]
+            if reason is None:
+                kept.append(draft)
+            else:
+                dropped[reason] += 1
+        # Abstentions come last: reporting them too is what makes the last call (total, total).
         if progress is not None and (done % 50 == 0 or done == len(drafts)):
             progress(done, len(drafts))
     return kept
 
 
 def _verdict(
-    catalog: Catalog, runner: SQLRunner, gate: GateContext, query: Mapping[str, Any], *, timeout_s: float
+    catalog: Catalog,
+    runner: SQLRunner,
+    gate: GateContext,
+    model: type[MetricQuery],
+    query: Mapping[str, Any],
+    *,
+    timeout_s: float,
 ) -> str | None:
     """Why a gold query is unusable (``compile``, ``gate``, ``run``, ``empty``), or ``None`` when it is fine."""
     try:
-        compiled = compile_metric_query(MetricQuery.model_validate(query), catalog)
+        compiled = compile_metric_query(model.model_validate(query), catalog)
     except (KubeAIError, ValueError):
         return "compile"
     try:
