@@ -56,7 +56,7 @@ def chat_example(
     shown_dimensions = _rank(dimensions, dimension_pool[: max(0, max_dimensions - len(dimensions))], rng)
     periods = [p.name for p in catalog.periods()]
     output = tuned_output_model(shown_metrics, shown_dimensions, periods=periods)
-    messages = tuned_messages(catalog, example.question, metrics=shown_metrics, dimensions=shown_dimensions)
+    messages = tuned_messages(catalog, example.question, metrics=shown_metrics)
     pairs = tuple((_role(m), str(m.content)) for m in messages)
     return ChatExample(messages=(*pairs, ("assistant", tuned_target(example.query, output))), language=example.language)
 

@@ -274,9 +274,10 @@ class _Writer:
 
     def intents_for(self, metric: str) -> list[str]:
         """The intents a metric can be asked about, spread so each comes up."""
-        intents = ["total", "total"]
+        # The questions analysts ask most (totals, breakdowns, trends) come up most.
+        intents = ["total", "total", "total"]
         if self._groupable(metric):
-            intents += ["breakdown", "breakdown", "top", "bottom", "best", "share", "share_with_values"]
+            intents += ["breakdown", "breakdown", "breakdown", "top", "bottom", "best", "share", "share_with_values"]
         if self._filterable(metric):
             intents += ["filter", "filter"]
             if self._groupable(metric):

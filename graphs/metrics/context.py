@@ -39,7 +39,6 @@ class Context:
         tuned_model: An adapter fine-tuned on this catalog (``finetune/``); the first attempt asks it with the
             short prompt it was trained on (:mod:`graphs.metrics.tuned`), and it may mark a question unanswerable.
             Repairs use ``model`` with the full prompt.
-        max_tuned_dimensions: Dimension names shown to the tuned adapter (as many as it was trained with).
     """
 
     catalog: Catalog
@@ -60,4 +59,3 @@ class Context:
     max_rows: int = 1000
     timeout_s: float = 30.0
     tuned_model: str | None = None
-    max_tuned_dimensions: int = 8

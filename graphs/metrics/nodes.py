@@ -419,21 +419,14 @@ async def _ask_tuned(state: State, ctx: Context) -> tuple[FittedPrompt, Structur
     assert ctx.tuned_model is not None
     catalog = ctx.catalog
     metrics = state.metric_names[: ctx.max_metrics]
-    dimensions = state.dimension_names[: ctx.max_tuned_dimensions]
-    values = tuned_values(catalog, state.standalone_question, metrics=metrics, dimensions=dimensions)
+    dimensions = state.dimension_names
+    values = tuned_values(catalog, state.standalone_question, metrics=metrics)
     fitted = await fit_to_context(
-        ctx.llm,
-        load_prompt(PROMPTS, TUNED_PROMPT),
-        values,
-        model=ctx.tuned_model,
-        max_tokens=_QUERY_TOKENS,
-        trims=(Trim(variable="dimensions"),),
+        ctx.llm, load_prompt(PROMPTS, TUNED_PROMPT), values, model=ctx.tuned_model, max_tokens=_QUERY_TOKENS
     )
     shown = fitted.values["metrics"]
     named = [m for m in state.linked_metrics if m in shown]
-    schema = tuned_output_model(
-        named or shown, fitted.values["dimensions"], periods=[p.name for p in catalog.periods()]
-    )
+    schema = tuned_output_model(named or shown, dimensions, periods=[p.name for p in catalog.periods()])
     result = await ctx.llm.structured(fitted.messages, schema, model=ctx.tuned_model, max_tokens=_QUERY_TOKENS)
     return fitted, result, tuned_query(result.value)
 

@@ -1,7 +1,7 @@
 """The prompt and answer format of a metrics adapter fine-tuned on one catalog, shared by serving and training.
 
 A fine-tuned adapter answers a short prompt (:data:`TUNED_PROMPT`: the question, the reference date and the
-retrieved metric and dimension names) with either a narrowed :class:`~tools.metric_query.MetricQuery` or
+retrieved metric names) with either a narrowed :class:`~tools.metric_query.MetricQuery` or
 ``{"unanswerable":true}`` when the catalog cannot answer. ``finetune/`` renders training examples with
 :func:`tuned_messages` and :func:`tuned_target`, so the adapter learns exactly the text and JSON the agent sends
 and the structured-output grammar accepts (compact separators, schema field order, defaults left out).
@@ -51,24 +51,23 @@ def tuned_output_model(
     return answer
 
 
-def tuned_values(
-    catalog: Catalog, question: str, *, metrics: Sequence[str], dimensions: Sequence[str]
-) -> dict[str, Any]:
-    """The variables of :data:`TUNED_PROMPT` for one question and its candidate names."""
+def tuned_values(catalog: Catalog, question: str, *, metrics: Sequence[str]) -> dict[str, Any]:
+    """The variables of :data:`TUNED_PROMPT` for one question and its candidate metrics.
+
+    Dimension names are not shown: the adapter learned which dimensions each metric has, and the answer schema
+    (:func:`tuned_output_model`) admits only the retrieved ones.
+    """
     return {
         "catalog": catalog.name,
         "reference_date": catalog.reference_date.isoformat(),
         "question": question,
         "metrics": list(metrics),
-        "dimensions": list(dimensions),
     }
 
 
-def tuned_messages(
-    catalog: Catalog, question: str, *, metrics: Sequence[str], dimensions: Sequence[str]
-) -> list[BaseMessage]:
-    """The chat messages of :data:`TUNED_PROMPT` for one question and its candidate names."""
-    values = tuned_values(catalog, question, metrics=metrics, dimensions=dimensions)
+def tuned_messages(catalog: Catalog, question: str, *, metrics: Sequence[str]) -> list[BaseMessage]:
+    """The chat messages of :data:`TUNED_PROMPT` for one question and its candidate metrics."""
+    values = tuned_values(catalog, question, metrics=metrics)
     return load_prompt("graphs.metrics.prompts", TUNED_PROMPT).render(**values)
 
 

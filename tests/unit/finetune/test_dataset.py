@@ -78,13 +78,11 @@ def examples() -> list[QueryExample]:
     return [QueryExample(question=q, language=lang, query=query, intent=i) for q, lang, query, i in GOLDS]
 
 
-def shown(chat: ChatExample) -> tuple[list[str], list[str]]:
-    """The candidate metric and dimension names the conversation's user message shows."""
+def shown(chat: ChatExample) -> list[str]:
+    """The candidate metric names the conversation's user message shows."""
     user = chat.messages[1][1]
-    lines = dict(line.split(": ", 1) for line in user.splitlines() if ": " in line)
-    metrics = lines["Metrics"].split(", ")
-    dimensions = [] if lines["Dimensions"] == "none" else lines["Dimensions"].split(", ")
-    return metrics, dimensions
+    line = next(line for line in user.splitlines() if line.startswith("Metrics: "))
+    return line.removeprefix("Metrics: ").split(", ")
 
 
 def test_gold_names_include_calculation_inputs_and_filter_dimensions(examples: list[QueryExample]) -> None:
@@ -101,9 +99,10 @@ def test_each_chat_is_the_tuned_prompt_then_the_gold_answer(catalog: Catalog, ex
         assert chat.language == example.language
         system, user, target = (content for _, content in chat.messages)
         assert catalog.name in system and catalog.reference_date.isoformat() in system
-        assert f"Question: {example.question}" in user
-        metrics, dimensions = shown(chat)
-        output = tuned_output_model(metrics, dimensions, periods=periods)
+        assert user.splitlines()[0] == example.question
+        metrics = shown(chat)
+        # Dimension names are not shown; the serving schema admits the retrieved ones (here: all of them).
+        output = tuned_output_model(metrics, [d.name for d in catalog.all_dimensions], periods=periods)
         assert target == tuned_target(example.query, output)
         answer = output.model_validate_json(target)  # the grammar the adapter serves under accepts it
         if example.query is None:
@@ -119,29 +118,26 @@ def test_gold_names_are_always_among_the_shown_candidates(catalog: Catalog, exam
     for _ in range(10):
         for example in examples:
             chat = chat_example(example, catalog, rng)
-            metrics, dimensions = shown(chat)
-            gold_metrics, gold_dimensions = gold_names(example)
+            metrics = shown(chat)
+            gold_metrics, _ = gold_names(example)
             assert set(gold_metrics) <= set(metrics)
-            assert set(gold_dimensions) <= set(dimensions)
-            assert len(metrics) == len(set(metrics)) and len(dimensions) == len(set(dimensions))
+            assert len(metrics) == len(set(metrics))
             if gold_metrics:
                 first[metrics[: len(gold_metrics)] == gold_metrics] += 1
     # Ranked first most of the time, as retrieval ranks them; elsewhere often enough to learn to choose.
     assert first[True] > first[False] > 0
 
 
-def test_candidate_lists_are_capped(catalog: Catalog, examples: list[QueryExample]) -> None:
+def test_candidate_metrics_are_capped(catalog: Catalog, examples: list[QueryExample]) -> None:
     rng = random.Random(5)
-    sizes: Counter[tuple[int, int]] = Counter()
+    sizes: Counter[int] = Counter()
     for _ in range(8):
         for example in examples:
-            metrics, dimensions = shown(chat_example(example, catalog, rng))
+            metrics = shown(chat_example(example, catalog, rng))
             assert 1 <= len(metrics) <= 5
-            assert len(dimensions) <= 8
-            sizes[(len(metrics), len(dimensions))] += 1
-    assert (5, 8) in sizes  # the caps are reached, not just respected
-    metrics, dimensions = shown(chat_example(examples[1], catalog, rng, max_metrics=2, max_dimensions=3))
-    assert len(metrics) == 2 and len(dimensions) == 3
+            sizes[len(metrics)] += 1
+    assert 5 in sizes  # the cap is reached, not just respected
+    assert len(shown(chat_example(examples[1], catalog, rng, max_metrics=2))) == 2
 
 
 def test_abstentions_answer_unanswerable(catalog: Catalog, examples: list[QueryExample]) -> None:
@@ -149,8 +145,7 @@ def test_abstentions_answer_unanswerable(catalog: Catalog, examples: list[QueryE
     assert abstaining
     for chat in chat_examples(abstaining, catalog):
         assert chat.messages[-1] == ("assistant", '{"unanswerable":true}')
-        metrics, _ = shown(chat)
-        assert metrics  # still shown candidates to decline
+        assert shown(chat)  # still shown candidates to decline
 
 
 def test_chat_examples_are_deterministic_by_seed(catalog: Catalog, examples: list[QueryExample]) -> None:
