@@ -6,8 +6,12 @@ HTTP API, the tests and the benchmarks start the same server the same way.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from finetune.default_adapter import DEFAULT_ADAPTER, train_default_adapter
@@ -23,6 +27,7 @@ from serving.registry import ModelRegistry
 __all__ = [
     "PreparedModels",
     "adapter_store",
+    "install_shipped_adapters",
     "model_client",
     "model_registry",
     "prepare_models",
@@ -38,6 +43,7 @@ class PreparedModels:
 
     base_dir: Path
     trained: tuple[str, ...]
+    installed: tuple[str, ...] = ()
 
 
 def model_registry(config: ProjectConfig) -> ModelRegistry:
@@ -93,7 +99,40 @@ def prepare_models(
         )
         say(f"  done: {report.steps} steps, loss {report.first_loss:.2f} -> {report.final_loss:.2f}")
         trained.append(adapter.name)
-    return PreparedModels(base_dir=base_dir, trained=tuple(trained))
+    installed = install_shipped_adapters(config, progress=say)
+    return PreparedModels(base_dir=base_dir, trained=tuple(trained), installed=tuple(installed))
+
+
+def install_shipped_adapters(config: ProjectConfig, *, progress: Progress | None = None) -> list[str]:
+    """Copy the adapters shipped with the project (``finetune/adapters/``) into the adapter store, once.
+
+    The demo catalog's metrics adapter is trained by the fine-tuning pipeline and shipped with its card (data
+    hash, recipe, gate figures); ``kubeai finetune train`` reproduces it. A shipped adapter is promoted for its
+    role only when nothing serves that role yet, so a team's own promotions are never overridden. The copy is
+    written to a temporary folder and renamed into place.
+    """
+    say = progress or (lambda _message: None)
+    store = adapter_store(config)
+    installed: list[str] = []
+    shipped = resources.files("finetune.adapters")
+    with resources.as_file(shipped) as root:
+        for folder in sorted(Path(root).iterdir()):
+            if not (folder / "adapter_config.json").is_file():
+                continue
+            target = store.root / folder.name
+            if not target.exists():
+                store.root.mkdir(parents=True, exist_ok=True)
+                staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=store.root))
+                shutil.copytree(folder, staging, dirs_exist_ok=True)
+                staging.chmod(0o755)
+                os.replace(staging, target)
+                installed.append(folder.name)
+                say(f"installed the shipped adapter {folder.name} into {target}")
+            version = store.get(folder.name)
+            if version.role is not None and store.active(version.role) is None:
+                store.promote(folder.name, max_lora_rank=config.serving.max_lora_rank)
+                say(f"routed {version.role} to {folder.name}")
+    return installed
 
 
 def server_for(

@@ -16,6 +16,7 @@ The gate that decides whether the adapter replaces the current model is :func:`f
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -282,6 +283,7 @@ def train_adapter(
     """
     conversations = chat_examples(list(data.train), catalog, seed=recipe.seed)
     extra = {
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "role": role,
         "catalog": catalog.name,
         "data_hash": data.report.data_hash,

@@ -16,7 +16,7 @@ from app.cli.plan import print_plan, print_run, write_charts
 from app.cli.serving import server_if_needed
 from knowledge.warehouse import build_demo_warehouse
 from kubeai.config import ProjectConfig
-from kubeai.errors import PlanningError
+from kubeai.errors import KubeAIError, PlanningError
 from serving.client import ModelClient
 
 __all__ = ["DEMO_QUESTIONS", "DEMO_REQUEST", "demo"]
@@ -58,6 +58,7 @@ def ensure_demo_warehouse(cfg: ProjectConfig) -> None:
 
 async def _ask_all(cfg: ProjectConfig, client: ModelClient, questions: list[str], out: Path) -> None:
     async with MetricsAgent.open(cfg, llm=client) as agent:
+        _print_method(cfg, agent)
         for number, text in enumerate(questions, start=1):
             typer.secho(f"\nQ{number}: {text}", fg=typer.colors.CYAN)
             result = await agent.ask(text)
@@ -66,6 +67,29 @@ async def _ask_all(cfg: ProjectConfig, client: ModelClient, questions: list[str]
                 written = write_chart(result, out / f"chart-{number}{suffix}")
                 if written is not None:
                     typer.echo(f"chart: {written}")
+
+
+def _print_method(cfg: ProjectConfig, agent: MetricsAgent) -> None:
+    """Which model answers, and what each step of the method bought on this catalog (from the adapter's card)."""
+    tuned = agent.context.tuned_model
+    if tuned is None:
+        typer.echo(f"metrics questions: base model {cfg.models.base.name} (no adapter fine-tuned on this catalog)")
+        return
+    typer.echo(f"metrics questions: adapter {tuned}, fine-tuned on {agent.context.catalog.name}")
+    try:
+        card = runtime.adapter_store(cfg).get(tuned).card
+    except KubeAIError:
+        return
+    steps = (card.get("onboarding") or {}).get("steps") or {}
+    if steps:
+        typer.echo("measured on held-out questions when it was trained (PROMPT -> RAG -> RAG + LoRA):")
+        labels = {"prompt": "PROMPT", "rag": "RAG", "rag_lora": "RAG + LoRA"}
+        for name, score in steps.items():
+            en, zh = score.get("en"), score.get("zh")
+            typer.echo(
+                f"  {labels.get(name, name):<11} {score.get('accuracy', 0):>6.1%}"
+                f"  EN {'-' if en is None else f'{en:.0%}'}  ZH {'-' if zh is None else f'{zh:.0%}'}"
+            )
 
 
 async def _plan(cfg: ProjectConfig, client: ModelClient, request: str, out: Path) -> None:
