@@ -1,4 +1,4 @@
-"""`kubeai prepare` installs the adapters shipped in finetune/adapters/ once, and routes a role only if nothing serves it."""
+"""`kubeai prepare` installs the shipped adapters once and routes a role only when nothing serves it."""
 
 from __future__ import annotations
 
