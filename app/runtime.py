@@ -108,8 +108,8 @@ def install_shipped_adapters(config: ProjectConfig, *, progress: Progress | None
 
     The demo catalog's metrics adapter is trained by the fine-tuning pipeline and shipped with its card (data
     hash, recipe, gate figures); ``kubeai finetune train`` reproduces it. A shipped adapter is promoted for its
-    role only when nothing serves that role yet, so a team's own promotions are never overridden. The copy is
-    written to a temporary folder and renamed into place.
+    role only when its card's eval gate passed and nothing serves that role yet, so a team's own promotions are
+    never overridden. The copy is written to a temporary folder and renamed into place.
     """
     say = progress or (lambda _message: None)
     store = adapter_store(config)
@@ -129,9 +129,14 @@ def install_shipped_adapters(config: ProjectConfig, *, progress: Progress | None
                 installed.append(folder.name)
                 say(f"installed the shipped adapter {folder.name} into {target}")
             version = store.get(folder.name)
-            if version.role is not None and store.active(version.role) is None:
-                store.promote(folder.name, max_lora_rank=config.serving.max_lora_rank)
-                say(f"routed {version.role} to {folder.name}")
+            if version.role is None or store.active(version.role) is not None:
+                continue
+            if version.gate_passed is False:
+                reason = (version.card.get("gate") or {}).get("reason", "its eval gate failed")
+                say(f"{folder.name} is installed but not routed: {reason} (promote it with --force to use it anyway)")
+                continue
+            store.promote(folder.name, max_lora_rank=config.serving.max_lora_rank)
+            say(f"routed {version.role} to {folder.name}")
     return installed
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from agents.metrics import MetricsAgent
+from agents.metrics import MetricsAgent, metrics_role
 from agents.planner import PlannerAgent
 from app import runtime
 from app.cli._context import config as load
@@ -72,24 +72,40 @@ async def _ask_all(cfg: ProjectConfig, client: ModelClient, questions: list[str]
 def _print_method(cfg: ProjectConfig, agent: MetricsAgent) -> None:
     """Which model answers, and what each step of the method bought on this catalog (from the adapter's card)."""
     tuned = agent.context.tuned_model
-    if tuned is None:
-        typer.echo(f"metrics questions: base model {cfg.models.base.name} (no adapter fine-tuned on this catalog)")
-        return
-    typer.echo(f"metrics questions: adapter {tuned}, fine-tuned on {agent.context.catalog.name}")
+    catalog = agent.context.catalog
     try:
-        card = runtime.adapter_store(cfg).get(tuned).card
+        versions = runtime.adapter_store(cfg).versions(role=metrics_role(catalog))
     except KubeAIError:
-        return
+        versions = []
+    if tuned is None:
+        typer.echo(f"metrics questions: base model {cfg.models.base.name} (no adapter is promoted for {catalog.name})")
+        if not versions:
+            return
+        gate = versions[0].card.get("gate") or {}
+        typer.echo(f"  adapter {versions[0].name} is installed, not promoted: {gate.get('reason', 'no gate decision')}")
+        card = versions[0].card
+    else:
+        typer.echo(f"metrics questions: adapter {tuned}, fine-tuned on {catalog.name}")
+        card = next((v.card for v in versions if v.name == tuned), {})
     steps = (card.get("onboarding") or {}).get("steps") or {}
     if steps:
-        typer.echo("measured on held-out questions when it was trained (PROMPT -> RAG -> RAG + LoRA):")
+        typer.echo("  measured on held-out questions when it was trained:")
         labels = {"prompt": "PROMPT", "rag": "RAG", "rag_lora": "RAG + LoRA"}
         for name, score in steps.items():
             en, zh = score.get("en"), score.get("zh")
             typer.echo(
-                f"  {labels.get(name, name):<11} {score.get('accuracy', 0):>6.1%}"
+                f"    {labels.get(name, name):<11} {score.get('accuracy', 0):>6.1%}"
                 f"  EN {'-' if en is None else f'{en:.0%}'}  ZH {'-' if zh is None else f'{zh:.0%}'}"
             )
+    evaluation = card.get("evaluation") or {}
+    if evaluation:
+        earlier = ", ".join(
+            f"{k} {v.get('accuracy', 0):.1%}" for k, v in (evaluation.get("compared_with") or {}).items()
+        )
+        typer.echo(
+            f"  on {evaluation.get('dataset', 'the evaluation set')}: {evaluation.get('accuracy', 0):.1%}"
+            + (f" (base model: {earlier})" if earlier else "")
+        )
 
 
 async def _plan(cfg: ProjectConfig, client: ModelClient, request: str, out: Path) -> None:

@@ -49,3 +49,23 @@ def test_a_teams_own_promotion_is_never_overridden(shipped: Path, tmp_path: Path
     active = store.active("metrics:demo_ecommerce")
     assert active is not None and active.name == "team-metrics"
     assert (store.root / "demo-metrics").is_dir()  # installed, available to promote by hand
+
+
+def test_a_shipped_adapter_that_failed_its_gate_is_installed_not_routed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "shipped"
+    folder = shipped_folder(root, "demo-metrics", "metrics:demo_ecommerce")
+    card = {
+        "name": "demo-metrics",
+        "role": "metrics:demo_ecommerce",
+        "gate": {"passed": False, "reason": "2 more false abstentions"},
+    }
+    (folder / "kubeai_card.json").write_text(json.dumps(card), "utf-8")
+    monkeypatch.setattr(runtime.resources, "files", lambda _package: root)
+    said: list[str] = []
+    assert runtime.install_shipped_adapters(ProjectConfig(data_dir=tmp_path / "data"), progress=said.append) == [
+        "demo-metrics"
+    ]
+    assert AdapterStore(tmp_path / "data" / "adapters").active("metrics:demo_ecommerce") is None
+    assert any("not routed: 2 more false abstentions" in line for line in said)
