@@ -214,7 +214,7 @@ def test_lora_config_maps_the_recipe() -> None:
         max_steps=10,
     )
     default = lora_config(FinetuneConfig())
-    assert (default.rank, default.top_layers, default.max_steps) == (16, 8, 60)
+    assert (default.rank, default.top_layers, default.max_steps) == (16, None, 60)
 
 
 @pytest.mark.parametrize(
