@@ -33,7 +33,7 @@ from finetune.gate import GateDecision, StepScore, gate_decision, step_score
 from finetune.pipeline import TrainingData, build_data, train_adapter, write_held_out_dataset
 from knowledge.catalog import Catalog, load_catalog
 from kubeai.config import ProjectConfig
-from kubeai.errors import KubeAIError, TrainingError
+from kubeai.errors import TrainingError
 from serving.adapters import activate
 from serving.client import ModelClient
 from serving.registry import ADAPTER_CARD_FILE
@@ -308,10 +308,7 @@ def _measure(
         concurrency=4,
         output_dir=report_dir / "evals",
     )
-    try:
-        result = asyncio.run(run_evaluation(runfile, settings, llm=client, progress=False))
-    except KubeAIError:
-        raise
+    result = asyncio.run(run_evaluation(runfile, settings, llm=client, progress=False))
     return step_score(step, result.records)
 
 
