@@ -181,7 +181,8 @@ def synthesize(
         facts: Its dimensions' values (:func:`read_facts`).
         runner: Its warehouse; gold queries run here.
         per_metric: Questions drafted per metric and language (spread over the intents the metric allows).
-        abstentions: Unanswerable questions per language (default: a tenth of the answerable ones).
+        abstentions: Unanswerable questions per language (default: a twentieth of the answerable ones, so a
+            tenth in all, at least 8).
         seed: Same seed, catalog and warehouse: the same examples, in the same order.
         timeout_s: Cancel any one gold query after this many seconds.
         progress: Called with (checked, total) while gold queries run.
