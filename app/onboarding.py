@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from finetune.pipeline import TrainingData, build_data, train_adapter, write_hel
 from knowledge.catalog import Catalog, load_catalog
 from kubeai.config import ProjectConfig
 from kubeai.errors import TrainingError
+from kubeai.files import write_text_atomic
 from serving.adapters import activate
 from serving.client import ModelClient
 from serving.registry import ADAPTER_CARD_FILE
@@ -257,9 +257,7 @@ def update_card(adapter_dir: Path, extra: dict[str, Any]) -> None:
     except (OSError, ValueError) as exc:
         raise TrainingError(f"Cannot read the adapter card {card_file}: {exc}.") from None
     card.update(extra)
-    staging = card_file.with_name(f".{card_file.name}.tmp")
-    staging.write_text(json.dumps(card, ensure_ascii=False, indent=2), "utf-8")
-    os.replace(staging, card_file)
+    write_text_atomic(card_file, json.dumps(card, ensure_ascii=False, indent=2))
 
 
 def _train(
@@ -319,14 +317,9 @@ def _steps_json(report: OnboardingReport) -> dict[str, Any]:
 def _write_reports(report: OnboardingReport, folder: Path) -> None:
     from app.onboarding_html import render_report
 
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in (
-        ("report.json", json.dumps(report.to_json(), ensure_ascii=False, indent=2)),
-        ("report.html", render_report(report.to_json())),
-    ):
-        staging = folder / f".{name}.tmp"
-        staging.write_text(text, "utf-8")
-        os.replace(staging, folder / name)
+    data = report.to_json()
+    write_text_atomic(folder / "report.json", json.dumps(data, ensure_ascii=False, indent=2))
+    write_text_atomic(folder / "report.html", render_report(data))
 
 
 def _count(dataset: Path) -> int:

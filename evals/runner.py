@@ -19,7 +19,6 @@ import asyncio
 import hashlib
 import json
 import math
-import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -38,6 +37,7 @@ from evals.scorers import PlanNode, chart_validity, execution_match, plan_scores
 from knowledge.catalog import demo_catalog_path
 from kubeai.config import ProjectConfig
 from kubeai.errors import ConfigError, KubeAIError, ModelServerUnavailableError, PlanningError
+from kubeai.files import write_text_atomic
 from serving.client import ModelClient
 from serving.registry import ModelRegistry
 from tools.warehouse import SQLRunner, open_runner
@@ -743,6 +743,4 @@ def _cell(value: Any) -> Any:
 
 def _write_json(path: Path, data: Any) -> None:
     """Write JSON atomically: a torn write never leaves a half file that looks like a result."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temp.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=_cell) + "\n", encoding="utf-8")
-    os.replace(temp, path)
+    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2, default=_cell) + "\n")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kubeai.errors import TrainingError
+from kubeai.files import write_text_atomic
 
 __all__ = ["Language", "QueryExample", "examples_hash", "read_examples", "write_examples"]
 
@@ -67,11 +68,7 @@ def examples_hash(examples: Iterable[QueryExample]) -> str:
 
 def write_examples(path: Path, examples: Sequence[QueryExample]) -> None:
     """Write examples as JSONL, atomically (a temporary file renamed into place)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.tmp")
-    text = "".join(json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in examples)
-    staging.write_text(text, encoding="utf-8")
-    staging.replace(path)
+    write_text_atomic(path, "".join(json.dumps(e.to_json(), ensure_ascii=False) + "\n" for e in examples))
 
 
 def read_examples(path: Path) -> list[QueryExample]:

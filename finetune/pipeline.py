@@ -33,6 +33,7 @@ from finetune.synth import SynthesisResult, gold_query_model, read_facts, synthe
 from knowledge.catalog import Catalog
 from kubeai.config import FinetuneConfig, ModelCard
 from kubeai.errors import TrainingError
+from kubeai.files import write_text_atomic
 from tools.metric_query import compile_metric_query
 from tools.sql_gate import GateContext, check_sql
 from tools.warehouse import SQLRunner
@@ -157,7 +158,7 @@ def build_data(
         write_examples(folder / "synthesized.jsonl", examples)
         write_examples(folder / "train.jsonl", train)
         write_examples(folder / "held_out.jsonl", held_out)
-        _write_json(folder / "data_report.json", report.to_json())
+        write_text_atomic(folder / "data_report.json", json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     return TrainingData(train=tuple(train), held_out=tuple(held_out), report=report, folder=folder)
 
 
@@ -301,10 +302,3 @@ def train_adapter(
         card_extra=extra,
         checkpoint_dir=checkpoint_dir,
     )
-
-
-def _write_json(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".{path.name}.tmp")
-    staging.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-    staging.replace(path)
