@@ -8,14 +8,9 @@ import pytest
 
 from graphs.metrics.linking import breakdown_dimensions, mentioned_grain, mentioned_period, mentioned_periods
 from graphs.metrics.nodes import _apply_evidence
-from knowledge.catalog import Catalog, demo_catalog_path, load_catalog
+from knowledge.catalog import Catalog, load_catalog
 from tests.unit.knowledge.catalog.test_catalog_v2 import V2
 from tools.metric_query import MetricQuery
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog(demo_catalog_path())
 
 
 @pytest.fixture(scope="module")

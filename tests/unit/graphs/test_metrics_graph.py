@@ -14,7 +14,6 @@ import pytest
 from agents.metrics import MetricsAgent
 from graphs.metrics import Context
 from knowledge.catalog import Catalog, demo_catalog_path, load_catalog
-from knowledge.warehouse import build_demo_warehouse
 from kubeai.config import LLMConfig, ProjectConfig
 from serving.client import ModelClient
 from tests.unit.fakes import ScriptedChat, scripted_client
@@ -24,18 +23,6 @@ from tools.warehouse import open_runner
 
 def scripted(*replies: str | dict[str, Any]) -> tuple[ModelClient, ScriptedChat]:
     return scripted_client(*replies, default_model="fake")
-
-
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("wh") / "demo.duckdb"
-    build_demo_warehouse(path, orders=20_000, seed=7)
-    return path
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog(demo_catalog_path())
 
 
 def project(tmp_path: Path, warehouse: Path, **agent: Any) -> ProjectConfig:

@@ -14,8 +14,7 @@ from typing import Any
 import pytest
 
 from agents.metrics import MetricsAgent, metrics_role
-from knowledge.catalog import Catalog, demo_catalog_path, load_catalog
-from knowledge.warehouse import build_demo_warehouse
+from knowledge.catalog import Catalog
 from kubeai.config import ProjectConfig
 from serving.adapters import AdapterStore
 from serving.registry import ADAPTER_CARD_FILE
@@ -25,18 +24,6 @@ ADAPTER = "demo-adapter"
 BASE = "base-model"
 QUESTION = "What was GMV by region last month?"
 GMV_BY_REGION = {"metrics": ["gmv"], "dimensions": ["region"], "time_range": "last_month"}
-
-
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("wh") / "demo.duckdb"
-    build_demo_warehouse(path, orders=20_000, seed=7)
-    return path
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return load_catalog(demo_catalog_path())
 
 
 def project(tmp_path: Path, warehouse: Path, **agent: Any) -> ProjectConfig:
