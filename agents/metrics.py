@@ -30,7 +30,6 @@ from langgraph.types import Command
 
 from graphs.metrics import Context, InputState, State, build_graph
 from graphs.metrics.nodes import result_frame
-from graphs.shared import json_value
 from knowledge.catalog import (
     CATALOG_COLLECTION,
     Catalog,
@@ -42,6 +41,7 @@ from knowledge.catalog import (
 from knowledge.index import KnowledgeBase, open_knowledge_base
 from kubeai.config import ProjectConfig
 from kubeai.errors import ConfigError
+from kubeai.values import json_value
 from serving.adapters import AdapterStore, active_model
 from serving.client import ModelClient
 from tools.sql_gate import GateContext

@@ -5,7 +5,7 @@
 1. :func:`normalize_questions`: Unicode NFKC, whitespace collapsed and stripped (counted as ``normalized``,
    not as a removal).
 2. :func:`filter_language`: drop an example whose text is not in its ``language`` (the project's one
-   :func:`graphs.shared.detect_language`).
+   :func:`kubeai.language.detect_language`).
 3. :func:`filter_length`: drop a question shorter than ``min_chars`` or longer than ``max_chars``.
 4. :func:`drop_exact_duplicates`: the same question (casefolded) keeps its first copy; copies that disagree on the
    gold query make the question ambiguous, and every copy goes (``conflicting``).
@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from finetune.examples import QueryExample
-from graphs.shared import detect_language
 from kubeai.errors import TrainingError
+from kubeai.language import detect_language
 
 if TYPE_CHECKING:
     from datasketch import MinHash
@@ -220,7 +220,7 @@ def normalize_questions(examples: tuple[QueryExample, ...], context: CleaningCon
 
 
 def filter_language(examples: tuple[QueryExample, ...], context: CleaningContext) -> StageOutput:
-    """Stage 2: drop examples whose question :func:`~graphs.shared.detect_language` places in another language."""
+    """Stage 2: drop examples whose question :func:`~kubeai.language.detect_language` places in another language."""
     kept = tuple(example for example in examples if detect_language(example.question) == example.language)
     return StageOutput(kept=kept, removed={"language": len(examples) - len(kept)})
 

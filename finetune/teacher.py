@@ -5,7 +5,7 @@ endpoint (``finetune.teacher`` in the configuration) rewords a seeded sample of 
 ways of asking. A rewording keeps its original's gold query, so it is kept only when nothing the gold depends on
 has changed (:func:`check_paraphrase`, in this order):
 
-1. ``language``: it is in the original's language (the project's one :func:`graphs.shared.detect_language`).
+1. ``language``: it is in the original's language (the project's one :func:`kubeai.language.detect_language`).
 2. ``unchanged``: it differs from the original, and from the question's earlier rewordings, beyond case and
    spacing.
 3. ``values``: every filter value of the gold query that the original names still appears.
@@ -33,7 +33,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from finetune.examples import QueryExample
 from graphs.metrics.linking import mentioned_period
-from graphs.shared import detect_language
 from knowledge.catalog import Catalog
 from kubeai.config import LLMConfig, TeacherConfig
 from kubeai.errors import (
@@ -45,6 +44,7 @@ from kubeai.errors import (
     ModelTimeoutError,
     TrainingError,
 )
+from kubeai.language import detect_language
 from kubeai.prompting import load_prompt
 from serving.client import ModelClient, Structured
 

@@ -1,4 +1,4 @@
-"""Shared by the project's graphs: state reducers, JSON-friendly values, prompts fitted into the model's context.
+"""Shared by the project's graphs: state reducers and prompts fitted into the model's context.
 
 State reducers add per-node timings and token counts; :func:`fit_to_context` renders a prompt so that it and its
 answer fit the served model's context length.
@@ -6,13 +6,9 @@ answer fit the served model's context length.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
 from typing import Any
 
-import pandas as pd
 from langchain_core.messages import BaseMessage
 
 from kubeai.prompting import FittedPrompt, PromptTemplate, Trim, fit_prompt
@@ -21,9 +17,7 @@ from serving.client import ModelClient, Structured
 __all__ = [
     "NEW_TURN",
     "PROMPT_MARGIN",
-    "detect_language",
     "fit_to_context",
-    "json_value",
     "merge_timings",
     "node_tokens",
     "sum_tokens",
@@ -31,8 +25,6 @@ __all__ = [
 
 PROMPT_MARGIN = 16
 """Tokens kept free beyond a prompt and its answer's ``max_tokens``."""
-
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 NEW_TURN = "*"
 """A key the first node of a turn puts in ``timings``/``tokens`` to drop the previous turn's figures."""
@@ -61,30 +53,6 @@ def sum_tokens(
         for key, value in counts.items():
             slot[key] = slot.get(key, 0) + value
     return merged
-
-
-def json_value(value: Any) -> Any:
-    """A JSON-friendly scalar for the checkpointed state."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
-    if isinstance(value, pd.Timestamp | datetime | date):
-        return value.isoformat()
-    if hasattr(value, "item"):  # numpy scalars
-        return json_value(value.item())
-    try:
-        return float(value)  # Decimal
-    except (TypeError, ValueError):
-        return str(value)
-
-
-def detect_language(text: str) -> str:
-    """``zh`` when a fifth or more of the letters are Chinese characters, else ``en``."""
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return "en"
-    return "zh" if len(_CJK.findall(text)) / len(letters) >= 0.2 else "en"
 
 
 def node_tokens(node: str, result: Structured[Any]) -> dict[str, dict[str, int]]:

@@ -16,8 +16,8 @@ from langchain_core.tools import InjectedToolArg, StructuredTool
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from knowledge.index import Hit, KnowledgeBase
-from knowledge.ingest import detect_language
 from kubeai.errors import ToolError, VectorStoreError
+from kubeai.language import detect_language
 from kubeai.prompting import load_prompt
 from serving.client import ModelClient
 from tools.registry import TaskInputs, TaskOutput

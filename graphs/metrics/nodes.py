@@ -35,7 +35,7 @@ from graphs.metrics.linking import (
 )
 from graphs.metrics.state import NEW_TURN, State
 from graphs.metrics.tuned import TUNED_PROMPT, tuned_output_model, tuned_query, tuned_values
-from graphs.shared import detect_language, fit_to_context, json_value, node_tokens
+from graphs.shared import fit_to_context, node_tokens
 from knowledge.catalog import Catalog, retrieve_catalog
 from knowledge.catalog.documents import dimension_values
 from kubeai.errors import (
@@ -49,7 +49,9 @@ from kubeai.errors import (
     SQLGateError,
     WarehouseError,
 )
+from kubeai.language import detect_language
 from kubeai.prompting import FittedPrompt, Trim, load_prompt
+from kubeai.values import json_value
 from serving.client import Structured
 from tools.charts import build_figure, choose_chart, figure_json
 from tools.metric_query import (
@@ -67,11 +69,9 @@ __all__ = [
     "answer",
     "approve",
     "chart",
-    "detect_language",
     "execute",
     "gate",
     "generate",
-    "json_value",
     "result_frame",
     "retrieve",
     "understand",

@@ -18,8 +18,8 @@ from typing import Any, Literal
 import pandas as pd
 
 from graphs.planner.plan import PlannedTask
-from graphs.shared import json_value
 from kubeai.errors import KubeAIError, ModelServerUnavailableError
+from kubeai.values import json_value
 from tools.registry import TaskInputs, TaskOutput, ToolRegistry
 
 __all__ = ["Outcome", "TaskBoard", "run_task", "table_json"]

@@ -19,8 +19,9 @@ from graphs.planner.context import Context
 from graphs.planner.execution import run_task as execute_task
 from graphs.planner.plan import PlannedTask, plan_schema, validate_plan
 from graphs.planner.state import State
-from graphs.shared import NEW_TURN, detect_language, node_tokens
+from graphs.shared import NEW_TURN, node_tokens
 from kubeai.errors import ModelServerError, ModelServerUnavailableError
+from kubeai.language import detect_language
 from kubeai.prompting import load_prompt
 from serving.registry import RegisteredModel
 

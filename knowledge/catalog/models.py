@@ -29,6 +29,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
+from kubeai.values import json_value
+
 __all__ = [
     "GRAIN_FORMATS",
     "PERIOD_UNITS",
@@ -364,7 +366,7 @@ class Example(_Model):
     def _plain_json(cls, value: Any) -> Any:
         # YAML reads an unquoted 2025-01-01 as a date; the query is JSON data, so dates become ISO text.
         if isinstance(value, dict):
-            return json.loads(json.dumps(value, default=lambda v: v.isoformat() if isinstance(v, date) else str(v)))
+            return json.loads(json.dumps(value, default=json_value))
         return value
 
     @model_validator(mode="after")

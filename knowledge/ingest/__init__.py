@@ -26,7 +26,7 @@ from knowledge.ingest._loaders import (
     parse_pdf,
     parse_text,
 )
-from knowledge.ingest._metadata import chunk_metadata, detect_language, entry_text
+from knowledge.ingest._metadata import chunk_metadata, entry_text
 from knowledge.ingest._pipeline import (
     Failure,
     IngestReport,
@@ -49,7 +49,6 @@ __all__ = [
     "chunk_document",
     "chunk_metadata",
     "decode_bytes",
-    "detect_language",
     "discover",
     "entry_text",
     "ingest",

@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import re
 
 from knowledge.ingest._chunking import Chunk, ChunkingConfig
 from knowledge.ingest._document import Document
 from knowledge.stores.base import MetadataValue
+from kubeai.language import detect_language
 
-__all__ = ["chunk_id", "chunk_metadata", "detect_language", "document_version", "entry_text"]
-
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[A-Za-z]")
-# A Chinese word is one or two characters, an English one about five letters: weigh letters down accordingly.
-_LETTERS_PER_CJK = 3
-
-
-def detect_language(text: str) -> str:
-    """Guess ``"zh"`` or ``"en"`` from the share of CJK characters.
-
-    Args:
-        text: Any text.
-
-    Returns:
-        ``"zh"`` when CJK ideographs outweigh Latin letters (counting three letters as one ideograph, since
-        Chinese packs a word into fewer characters), else ``"en"``; text with neither is ``"en"``.
-    """
-    cjk = len(_CJK.findall(text))
-    latin = len(_LATIN.findall(text))
-    return "zh" if cjk * _LETTERS_PER_CJK >= latin and cjk > 0 else "en"
+__all__ = ["chunk_id", "chunk_metadata", "document_version", "entry_text"]
 
 
 def document_version(source: str, content_hash: str, chunking: ChunkingConfig) -> str:

@@ -7,12 +7,12 @@ from knowledge.ingest import (
     Document,
     Section,
     chunk_document,
-    detect_language,
     pack_sentences,
     split_long,
     split_sentences,
 )
 from kubeai.errors import ConfigError
+from kubeai.language import detect_language
 
 ZH = "订单签收后7天内可申请退款。退款金额为3.14元！真的吗？是的；好的……“到账了。”最后一句"
 EN = "Price is 3.14 USD. See e.g. the FAQ! Is it 2.5% or 3.0%? Yes.\n1. First item\n2. Second item. Done"
