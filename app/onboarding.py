@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.metrics import metrics_role
+from app.eval_agents import EVAL_AGENTS
 from app.runtime import adapter_store, prepare_models
 from evals.dataset import eval_questions
 from evals.runfile import RunFile
@@ -306,7 +307,7 @@ def _measure(
         concurrency=4,
         output_dir=report_dir / "evals",
     )
-    result = asyncio.run(run_evaluation(runfile, settings, llm=client, progress=False))
+    result = asyncio.run(run_evaluation(runfile, settings, agents=EVAL_AGENTS, llm=client, progress=False))
     return step_score(step, result.records)
 
 

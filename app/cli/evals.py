@@ -30,13 +30,14 @@ def run(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Ask every item of the run file's datasets with every variant; resume from cached items; write reports."""
+    from app.eval_agents import EVAL_AGENTS
     from app.runtime import model_client
     from evals.report import terminal_table, write_reports
     from evals.runner import run_evaluation_sync
 
     config = load_project_config(ctx)
     llm = model_client(config, base_url=base_url)
-    result = run_evaluation_sync(runfile, config, llm=llm, run_dir=out, progress=progress)
+    result = run_evaluation_sync(runfile, config, agents=EVAL_AGENTS, llm=llm, run_dir=out, progress=progress)
     summary = write_reports(result.run_dir, result.records)
     typer.echo(terminal_table(summary))
     typer.echo(

@@ -1,8 +1,9 @@
 """A scripted stand-in for the planner agent and a tiny planning dataset, for the runner tests.
 
-The runner opens :class:`agents.planner.PlannerAgent` (which builds the metrics agent and the knowledge base) once
-per variant; these tests put :class:`FakePlannerAgent` in its place and script each request's outcome: a plan, a
-:class:`~kubeai.errors.PlanningError` with the model's last draft, or a server error.
+The runner opens a planner through the opener it is given (:class:`evals.protocols.OpenPlanner`; ``app/`` passes
+the real :class:`agents.planner.PlannerAgent`, which builds the metrics agent and the knowledge base) once per
+variant; these tests pass :meth:`PlannerPatch.open` instead, which opens a :class:`FakePlanner` scripting each
+request's outcome: a plan, a :class:`~kubeai.errors.PlanningError` with the model's last draft, or a server error.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-import evals.runner
 from agents.planner import PlanRun, TaskReport
+from app.eval_agents import open_metrics_agent
+from evals.protocols import EvalAgents
 from graphs.planner import PlannedTask
+from kubeai.config import ProjectConfig
 from kubeai.errors import KubeAIError
 
 Reply = Sequence[PlannedTask] | KubeAIError
@@ -59,17 +60,12 @@ def write_planning_dataset(folder: Path, items: Sequence[Mapping[str, Any]] = PL
 
 
 @dataclass(kw_only=True)
-class _Context:
-    max_plan_attempts: int = 3
-
-
-@dataclass(kw_only=True)
 class FakePlanner:
     """Answers :meth:`plan` from a script keyed by request; records the requests it was asked."""
 
     script: Mapping[str, Reply]
     asked: list[str] = field(default_factory=list)
-    context: _Context = field(default_factory=_Context)
+    max_plan_attempts: int = 3
 
     async def plan(self, request: str) -> PlanRun:
         self.asked.append(request)
@@ -93,22 +89,23 @@ class FakePlanner:
 
 @dataclass(kw_only=True)
 class PlannerPatch:
-    """What the patched ``PlannerAgent.open`` saw: the keyword arguments of every opening, and the planner."""
+    """A planner opener for the runner: the keyword arguments of every opening, and the planner it opens."""
 
     planner: FakePlanner
     openings: list[dict[str, Any]] = field(default_factory=list)
 
+    @contextlib.asynccontextmanager
+    async def open(self, config: ProjectConfig, **options: Any) -> AsyncIterator[FakePlanner]:
+        """Open the scripted planner (an :class:`evals.protocols.OpenPlanner`), recording the options."""
+        self.openings.append(options)
+        yield self.planner
 
-def patch_planner(monkeypatch: pytest.MonkeyPatch, script: Mapping[str, Reply]) -> PlannerPatch:
-    """Make the runner open a :class:`FakePlanner` following ``script`` instead of the real planner agent."""
-    patch = PlannerPatch(planner=FakePlanner(script=script))
+    @property
+    def agents(self) -> EvalAgents:
+        """The agents to run with: this planner and the real metrics agent."""
+        return EvalAgents(metrics=open_metrics_agent, planner=self.open)
 
-    class FakePlannerAgent:
-        @classmethod
-        @contextlib.asynccontextmanager
-        async def open(cls, config: Any, **options: Any) -> AsyncIterator[FakePlanner]:
-            patch.openings.append(options)
-            yield patch.planner
 
-    monkeypatch.setattr(evals.runner, "PlannerAgent", FakePlannerAgent)
-    return patch
+def scripted_planner(script: Mapping[str, Reply]) -> PlannerPatch:
+    """A scripted planner following ``script``, to pass to the runner instead of the real planner agent."""
+    return PlannerPatch(planner=FakePlanner(script=script))

@@ -1,7 +1,7 @@
 """The evaluation runner on planning datasets: TaskBench scores per request, drafts, caching, strategy pairing.
 
-The planner agent is scripted (:mod:`tests.unit.evals.planner_fakes`); the runner, the scorer, the run files and
-the reports are real.
+The planner agent is scripted (:mod:`tests.unit.evals.planner_fakes`) and passed in as the runner's planner; the
+runner, the scorer, the run files and the reports are real.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from typing import get_args
 
 import pytest
 
+from app.eval_agents import EVAL_AGENTS
 from evals.report import compare, html_report, markdown_report, summarize_run, terminal_table
 from evals.runfile import STRATEGIES, StrategyName, load_runfile, strategies_for
 from evals.runner import load_records, run_evaluation
 from kubeai.config import ProjectConfig
 from kubeai.errors import ConfigError, ModelTimeoutError, PlanningError
-from tests.unit.evals.planner_fakes import PLAN_ITEMS, Reply, patch_planner, task, write_planning_dataset
+from tests.unit.evals.planner_fakes import PLAN_ITEMS, Reply, scripted_planner, task, write_planning_dataset
 
 REQUEST = {item["id"]: str(item["request"]) for item in PLAN_ITEMS}
 DRAFT = (
@@ -47,12 +48,12 @@ def setup(tmp_path: Path) -> tuple[Path, ProjectConfig]:
 
 
 async def test_plans_are_scored_and_a_failed_request_is_asked_again(
-    setup: tuple[Path, ProjectConfig], monkeypatch: pytest.MonkeyPatch
+    setup: tuple[Path, ProjectConfig],
 ) -> None:
     runfile, config = setup
     timeout = ModelTimeoutError("The model server did not answer in time; raise llm.timeout_s.")
-    patch = patch_planner(monkeypatch, {**GOOD, REQUEST["p4"]: timeout})
-    result = await run_evaluation(runfile, config, progress=False)
+    patch = scripted_planner({**GOOD, REQUEST["p4"]: timeout})
+    result = await run_evaluation(runfile, config, agents=patch.agents, progress=False)
     assert (result.asked, result.cached) == (4, 0)
     assert patch.openings == [{"llm": None, "model": "smollm2-135m", "demos": 2}]
     by_id = {r["item_id"]: r for r in result.records}
@@ -86,24 +87,24 @@ async def test_plans_are_scored_and_a_failed_request_is_asked_again(
     assert failed["retry"] and not failed["correct"] and "ModelTimeoutError" in failed["error"]
     assert len(load_records(result.run_dir)) == 4  # the failure is on disk for reports
 
-    patch = patch_planner(monkeypatch, GOOD)
-    again = await run_evaluation(runfile, config, progress=False)
+    patch = scripted_planner(GOOD)
+    again = await run_evaluation(runfile, config, agents=patch.agents, progress=False)
     assert (again.asked, again.cached) == (1, 3)
     assert patch.planner.asked == [REQUEST["p4"]]
     assert next(r for r in again.records if r["item_id"] == "p4")["exact_plan"]
 
-    third = await run_evaluation(runfile, config, progress=False)
+    third = await run_evaluation(runfile, config, agents=patch.agents, progress=False)
     assert (third.asked, third.cached) == (0, 4)
     assert len(patch.openings) == 1, "nothing left to ask: the planner is not opened"
 
 
 async def test_each_strategy_sets_the_demonstrations_and_a_changed_item_is_asked_again(
-    setup: tuple[Path, ProjectConfig], monkeypatch: pytest.MonkeyPatch
+    setup: tuple[Path, ProjectConfig],
 ) -> None:
     runfile, config = setup
     runfile.write_text("name: pl\ndatasets: [plans]\nstrategies: [plan, plan_zeroshot]\nlimit: 2\noutput_dir: out\n")
-    patch = patch_planner(monkeypatch, GOOD)
-    result = await run_evaluation(runfile, config, progress=False)
+    patch = scripted_planner(GOOD)
+    result = await run_evaluation(runfile, config, agents=patch.agents, progress=False)
     assert [o["demos"] for o in patch.openings] == [2, 0]
     assert [(r["variant"], r["item_id"]) for r in result.records] == [
         ("smollm2-135m/plan", "p1"),
@@ -113,14 +114,13 @@ async def test_each_strategy_sets_the_demonstrations_and_a_changed_item_is_asked
     ]
     changed = [dict(i, tags=["changed"]) if i["id"] == "p1" else i for i in PLAN_ITEMS]
     write_planning_dataset(runfile.parent / "plans", changed)
-    again = await run_evaluation(runfile, config, progress=False)
+    again = await run_evaluation(runfile, config, agents=patch.agents, progress=False)
     assert again.asked == 4  # the dataset file is part of every item's fingerprint
 
 
-async def test_planning_reports_and_compare(setup: tuple[Path, ProjectConfig], monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_planning_reports_and_compare(setup: tuple[Path, ProjectConfig]) -> None:
     runfile, config = setup
-    patch_planner(monkeypatch, GOOD)
-    first = await run_evaluation(runfile, config, progress=False)
+    first = await run_evaluation(runfile, config, agents=scripted_planner(GOOD).agents, progress=False)
     summary = summarize_run(first.records)
     variant = summary["variants"]["smollm2-135m/plan"]
     assert variant["kind"] == "planning" and variant["items"] == 4
@@ -139,8 +139,8 @@ async def test_planning_reports_and_compare(setup: tuple[Path, ProjectConfig], m
     assert "Plan scores per variant" in page and "Edge F1 per variant by language" in page
     assert "gold: t1 metric_query; t2 chart &lt;- t1" in page  # the wrong plan beside its gold
 
-    patch_planner(monkeypatch, {**GOOD, REQUEST["p1"]: [task("t1", "doc_qa")]})
-    second = await run_evaluation(runfile, config, run_dir=runfile.parent / "b", progress=False)
+    worse = scripted_planner({**GOOD, REQUEST["p1"]: [task("t1", "doc_qa")]})
+    second = await run_evaluation(runfile, config, agents=worse.agents, run_dir=runfile.parent / "b", progress=False)
     result = compare(first.records, second.records)
     assert result.regressions == (("smollm2-135m/plan", "p1"),)
     deltas = result.deltas["smollm2-135m/plan"]
@@ -175,7 +175,7 @@ async def test_strategies_must_pair_with_the_datasets(
     runfile, config = setup
     runfile.write_text(f"name: pl\ndatasets: [plans]\nstrategies: {strategies}\noutput_dir: out\n")
     with pytest.raises(ConfigError, match=message) as info:
-        await run_evaluation(runfile, config, progress=False)
+        await run_evaluation(runfile, config, agents=EVAL_AGENTS, progress=False)
     assert info.value.field == "strategies"
     assert not (runfile.parent / "out").exists(), "nothing is written before the run file checks out"
 
@@ -189,5 +189,5 @@ async def test_a_dataset_kind_the_runner_cannot_evaluate_is_refused(setup: tuple
     (docs / "q.jsonl").write_text(json.dumps(item), encoding="utf-8")
     runfile.write_text("name: pl\ndatasets: [plans, docs]\nstrategies: [plan]\n")
     with pytest.raises(ConfigError, match="metrics_qa and planning datasets only") as info:
-        await run_evaluation(runfile, config, progress=False)
+        await run_evaluation(runfile, config, agents=EVAL_AGENTS, progress=False)
     assert info.value.field == "datasets"

@@ -1,7 +1,8 @@
 """The evaluation runner, run files, reports and compare, driven by a fake chat model on a real small warehouse.
 
 The chat model answers by question (the runner sends items concurrently, so replies cannot be a fixed sequence);
-everything else is real: the metrics agent, SQL gate, read-only DuckDB runner, gold SQL execution and scorers.
+everything else is real: the metrics agent (passed in as ``app`` passes it), SQL gate, read-only DuckDB runner, gold
+SQL execution and scorers.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
+from app.eval_agents import EVAL_AGENTS
 from evals.report import compare, html_report, markdown_report, terminal_table, write_reports
 from evals.runfile import load_runfile
 from evals.runner import load_records, run_evaluation
@@ -23,7 +25,7 @@ from knowledge.warehouse import build_demo_warehouse
 from kubeai.config import LLMConfig, ProjectConfig
 from kubeai.errors import ConfigError, ModelServerUnavailableError, ModelTimeoutError
 from serving.client import ModelClient
-from tests.unit.evals.planner_fakes import PLAN_ITEMS, patch_planner, task, write_planning_dataset
+from tests.unit.evals.planner_fakes import PLAN_ITEMS, scripted_planner, task, write_planning_dataset
 
 GMV_2025 = (
     "SELECT SUM(o.paid_amount) AS gmv FROM orders AS o WHERE o.status <> 'cancelled' "
@@ -135,7 +137,7 @@ def test_bundled_run_files_load() -> None:
 async def test_run_scores_items_then_resumes_from_cache(setup: tuple[Path, ProjectConfig]) -> None:
     runfile, config = setup
     client, chat = fake_client(GOOD)
-    result = await run_evaluation(runfile, config, llm=client, progress=False)
+    result = await run_evaluation(runfile, config, agents=EVAL_AGENTS, llm=client, progress=False)
     assert result.asked == 4 and result.cached == 0
     by_id = {r["item_id"]: r for r in result.records}
     assert by_id["q1"]["correct"] and by_id["q1"]["execution_match"]
@@ -150,7 +152,7 @@ async def test_run_scores_items_then_resumes_from_cache(setup: tuple[Path, Proje
     assert "execute" in trace["timings"]
 
     calls = len(chat.calls)
-    again = await run_evaluation(runfile, config, llm=client, progress=False)
+    again = await run_evaluation(runfile, config, agents=EVAL_AGENTS, llm=client, progress=False)
     assert again.asked == 0 and again.cached == 4
     assert len(chat.calls) == calls
     assert [r["correct"] for r in again.records] == [r["correct"] for r in result.records]
@@ -159,11 +161,11 @@ async def test_run_scores_items_then_resumes_from_cache(setup: tuple[Path, Proje
 async def test_a_changed_item_is_asked_again(setup: tuple[Path, ProjectConfig]) -> None:
     runfile, config = setup
     client, _ = fake_client(GOOD)
-    await run_evaluation(runfile, config, llm=client, progress=False)
+    await run_evaluation(runfile, config, agents=EVAL_AGENTS, llm=client, progress=False)
     items = runfile.parent / "ds" / "q.jsonl"
     changed = [dict(i, difficulty="hard") if i["id"] == "q2" else i for i in ITEMS]
     items.write_text("\n".join(json.dumps(i, ensure_ascii=False) for i in changed), encoding="utf-8")
-    result = await run_evaluation(runfile, config, llm=client, progress=False)
+    result = await run_evaluation(runfile, config, agents=EVAL_AGENTS, llm=client, progress=False)
     assert result.asked == 4  # the dataset file is part of every item's fingerprint
 
 
@@ -172,14 +174,14 @@ async def test_unknown_model_is_refused(setup: tuple[Path, ProjectConfig]) -> No
     runfile.write_text("name: t\ndatasets: [ds]\nmodels: [nosuch]\nstrategies: [prompt]\n", encoding="utf-8")
     client, _ = fake_client(GOOD)
     with pytest.raises(ConfigError, match="not in the registry") as info:
-        await run_evaluation(runfile, config, llm=client, progress=False)
+        await run_evaluation(runfile, config, agents=EVAL_AGENTS, llm=client, progress=False)
     assert info.value.field == "models"
 
 
 async def test_reports_and_compare(setup: tuple[Path, ProjectConfig]) -> None:
     runfile, config = setup
     client, _ = fake_client(GOOD)
-    first = await run_evaluation(runfile, config, llm=client, progress=False)
+    first = await run_evaluation(runfile, config, agents=EVAL_AGENTS, llm=client, progress=False)
     summary = write_reports(first.run_dir, load_records(first.run_dir))
     variant = summary["variants"]["smollm2-135m/prompt"]
     assert variant["items"] == 4 and variant["correct"] == 3 and variant["accuracy"] == 0.75
@@ -199,7 +201,9 @@ async def test_reports_and_compare(setup: tuple[Path, ProjectConfig]) -> None:
 
     worse = dict(GOOD, **{"2025年一共有多少订单？": sql("SELECT 1 AS n")})
     client_b, _ = fake_client(worse)
-    second = await run_evaluation(runfile, config, llm=client_b, run_dir=runfile.parent / "run_b", progress=False)
+    second = await run_evaluation(
+        runfile, config, agents=EVAL_AGENTS, llm=client_b, run_dir=runfile.parent / "run_b", progress=False
+    )
     result = compare(first.records, second.records)
     assert result.regressions == (("smollm2-135m/prompt", "q2"),)
     assert result.improvements == ()
@@ -207,15 +211,13 @@ async def test_reports_and_compare(setup: tuple[Path, ProjectConfig]) -> None:
     assert "regressions (right in A, wrong in B): 1" in result.text()
 
 
-async def test_each_dataset_runs_with_the_strategies_of_its_kind(
-    setup: tuple[Path, ProjectConfig], monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_each_dataset_runs_with_the_strategies_of_its_kind(setup: tuple[Path, ProjectConfig]) -> None:
     runfile, config = setup
     write_planning_dataset(runfile.parent / "plans")
     runfile.write_text("name: t\ndatasets: [ds, plans]\nstrategies: [prompt, plan]\nlimit: 2\noutput_dir: out\n")
-    patch_planner(monkeypatch, {str(item["request"]): [task("t1", "metric_query")] for item in PLAN_ITEMS})
+    planner = scripted_planner({str(item["request"]): [task("t1", "metric_query")] for item in PLAN_ITEMS})
     client, _ = fake_client(GOOD)
-    result = await run_evaluation(runfile, config, llm=client, progress=False)
+    result = await run_evaluation(runfile, config, agents=planner.agents, llm=client, progress=False)
     assert [(r["variant"], r["dataset"], r["item_id"]) for r in result.records] == [
         ("smollm2-135m/prompt", "tiny", "q1"),
         ("smollm2-135m/prompt", "tiny", "q2"),
@@ -245,10 +247,12 @@ async def test_cli_report_and_compare(setup: tuple[Path, ProjectConfig]) -> None
 
     runfile, config = setup
     client, _ = fake_client(GOOD)
-    first = await run_evaluation(runfile, config, llm=client, progress=False)
+    first = await run_evaluation(runfile, config, agents=EVAL_AGENTS, llm=client, progress=False)
     worse = dict(GOOD, **{"What was our total GMV in 2025?": sql("SELECT 2 AS gmv")})
     client_b, _ = fake_client(worse)
-    second = await run_evaluation(runfile, config, llm=client_b, run_dir=runfile.parent / "b", progress=False)
+    second = await run_evaluation(
+        runfile, config, agents=EVAL_AGENTS, llm=client_b, run_dir=runfile.parent / "b", progress=False
+    )
     cli = CliRunner()
     shown = cli.invoke(app, ["report", str(first.run_dir)])
     assert shown.exit_code == 0, shown.output
@@ -290,9 +294,9 @@ async def test_an_unreachable_server_stops_the_run_and_the_next_run_resumes(
     chat = DownChat(messages=iter(()), answers=GOOD, calls=[], down_at=ITEMS[2]["question"])
     down = ModelClient(LLMConfig(), default_model="fake", chat_factory=lambda _name: chat)
     with pytest.raises(ModelServerUnavailableError):
-        await run_evaluation(runfile, config, llm=down, progress=False)
+        await run_evaluation(runfile, config, agents=EVAL_AGENTS, llm=down, progress=False)
     client, _ = fake_client(GOOD)
-    resumed = await run_evaluation(runfile, config, llm=client, progress=False)
+    resumed = await run_evaluation(runfile, config, agents=EVAL_AGENTS, llm=client, progress=False)
     assert (resumed.cached, resumed.asked) == (2, 2)
     assert [r["item_id"] for r in resumed.records] == ["q1", "q2", "q3", "q4"]
 
@@ -301,11 +305,11 @@ async def test_a_timed_out_item_counts_as_wrong_and_is_asked_again(setup: tuple[
     runfile, config = setup
     chat = DownChat(messages=iter(()), answers=GOOD, calls=[], down_at=ITEMS[0]["question"], timeout=True)
     slow = ModelClient(LLMConfig(), default_model="fake", chat_factory=lambda _name: chat)
-    first = await run_evaluation(runfile, config, llm=slow, progress=False)
+    first = await run_evaluation(runfile, config, agents=EVAL_AGENTS, llm=slow, progress=False)
     failed = next(r for r in first.records if r["item_id"] == "q1")
     assert failed["retry"] and not failed["correct"] and "ModelTimeoutError" in failed["error"]
     assert len(load_records(first.run_dir)) == 4  # the failure is on disk for reports
     client, _ = fake_client(GOOD)
-    again = await run_evaluation(runfile, config, llm=client, progress=False)
+    again = await run_evaluation(runfile, config, agents=EVAL_AGENTS, llm=client, progress=False)
     assert (again.cached, again.asked) == (3, 1)
     assert next(r for r in again.records if r["item_id"] == "q1")["correct"]
