@@ -26,7 +26,7 @@ import pandas as pd
 
 from agents.metrics import MetricsAgent, MetricsResult
 from graphs.planner import Context, DemoBank, InputState, PlannedTask, State, TaskBoard, build_graph, to_mermaid
-from graphs.planner.execution import table_json
+from graphs.planner.execution import USABLE, table_json
 from knowledge.demo_docs import DEMO_DOCS
 from knowledge.index import KnowledgeBase, open_knowledge_base
 from kubeai.config import ProjectConfig
@@ -48,8 +48,9 @@ class TaskReport:
 
     Attributes:
         task: The planned task (tool, arguments, dependencies, chosen model).
-        status: ``ok``, ``failed``, ``skipped``, or ``planned`` when the plan was not executed.
-        text: The result in words (``ok``) or why it failed or was skipped.
+        status: ``ok``, ``changed`` (it ran, but its question differs from the request's: ``task.note`` says
+            how), ``failed``, ``skipped``, or ``planned`` when the plan was not executed.
+        text: The result in words (``ok``, ``changed``) or why it failed or was skipped.
         table: The result table, if the task produced one.
         value: The number, for the calculator.
         chart: A Plotly figure as JSON.
@@ -81,7 +82,8 @@ class PlanRun:
         cited: Ids of the tasks the answer says it used.
         status: ``planned``, ``done``, ``partial`` (some tasks failed) or ``failed`` (all did).
         attempts: Plans asked of the model (1 plus re-plans; 0 for a given plan).
-        repairs: Dependencies added because a task referred to a result it did not list.
+        repairs: What was settled without asking the model again: dependencies added or dropped, self-references
+            pointed at earlier work, a plan built from the request's own terms after the model's attempts.
         demo_ids: The demonstrations shown to the planner.
         peak_parallel: The most tasks that ran at the same moment.
         timings: Seconds per stage (plan, select, respond) and ``execute`` (wall time of the task graph).
@@ -115,7 +117,8 @@ class PlanRun:
         """One line per fact the answer rests on: ``[t1] metric_query: ...`` (cited tasks first)."""
         order = [*self.cited, *(r.task.id for r in self.tasks if r.task.id not in self.cited)]
         by_id = {r.task.id: r for r in self.tasks}
-        return [f"[{i}] {by_id[i].task.tool}: {_one_line(by_id[i].text)}" for i in order if by_id[i].status == "ok"]
+        usable = [i for i in order if by_id[i].status in USABLE]
+        return [f"[{i}] {by_id[i].task.tool}: {_one_line(_fact(by_id[i]))}" for i in usable]
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary: what ``kubeai plan --json`` prints."""
@@ -177,9 +180,11 @@ class PlannerAgent:
                 if config.warehouse.catalog is None:
                     await asyncio.to_thread(_ensure_demo_documents, knowledge)
             ask_metrics = None
+            catalog = None
             if metrics:
                 metrics_agent = await stack.enter_async_context(MetricsAgent.open(config, llm=client))
                 ask_metrics = _metric_tool_call(metrics_agent)
+                catalog = metrics_agent.context.catalog
             tools = planner_registry(llm=client, knowledge=knowledge, ask_metrics=ask_metrics)
             bank = DemoBank.bundled(embeddings=knowledge.embeddings if knowledge is not None else None)
             context = Context(
@@ -189,6 +194,7 @@ class PlannerAgent:
                 demos=bank,
                 model=model or config.models.agents.get("planner"),
                 demos_k=demos,
+                catalog=catalog,
             )
             yield cls(context=context)
 
@@ -323,6 +329,10 @@ def _report_json(report: TaskReport) -> dict[str, Any]:
 
 def _history(turns: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
     return [{"role": str(t.get("role", "user")), "content": str(t.get("content", ""))} for t in turns]
+
+
+def _fact(report: TaskReport) -> str:
+    return f"{report.task.note} {report.text}" if report.status == "changed" else report.text
 
 
 def _one_line(text: str, limit: int = 200) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from graphs.planner.demonstrations import DemoBank
 from graphs.planner.execution import TaskBoard
+from knowledge.catalog import Catalog
 from serving.client import ModelClient
 from serving.registry import ModelRegistry
 from tools.registry import ToolRegistry
@@ -33,6 +34,9 @@ class Context:
         task_timeout_s: Seconds one task may run once its dependencies are done.
         max_parallel: Tasks running at once (tasks waiting for dependencies do not count).
         board: Where running tasks publish their outputs to dependants; fresh for every run.
+        catalog: The catalog behind ``metric_query``, whose vocabulary reads the request: metric tasks must keep
+            its metrics, period and breakdown, and a request it reads clearly gets a plain plan when the model
+            cannot write one (``None``: plans are checked only for their structure).
     """
 
     tools: ToolRegistry
@@ -46,3 +50,4 @@ class Context:
     task_timeout_s: float = 300.0
     max_parallel: int = 8
     board: TaskBoard = field(default_factory=TaskBoard)
+    catalog: Catalog | None = None

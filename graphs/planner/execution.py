@@ -4,7 +4,9 @@ The graph sends every task of a plan at once (LangGraph fan-out with ``Send``); 
 :class:`TaskBoard` for exactly the tasks it depends on, so a task starts the moment its own inputs are ready
 rather than when a whole level of the graph has finished. A task whose dependency failed or was skipped is
 skipped with the reason; a tool error, an exception or a timeout fails only that task. An unreachable model
-server stops the whole run instead: every model task would fail the same way.
+server stops the whole run instead: every model task would fail the same way. A task planned with a note (a
+metric task whose question differs from the request's) that runs ends ``changed``, the note as its reason; its
+result still feeds its dependants.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from kubeai.errors import KubeAIError, ModelServerUnavailableError
 from kubeai.values import json_value
 from tools.registry import TaskInputs, TaskOutput, ToolRegistry
 
-__all__ = ["Outcome", "TaskBoard", "run_task", "table_json"]
+__all__ = ["USABLE", "Outcome", "TaskBoard", "run_task", "table_json"]
 
-Status = Literal["ok", "failed", "skipped"]
+Status = Literal["ok", "changed", "failed", "skipped"]
+USABLE = frozenset({"ok", "changed"})
+"""Statuses of a task whose output its dependants can use."""
 TABLE_ROWS_IN_STATE = 200
 
 
@@ -34,9 +38,10 @@ class Outcome:
 
     Attributes:
         task_id: The task.
-        status: ``ok``, ``failed`` or ``skipped``.
-        output: What it produced (``ok`` only).
-        error: Why it failed or was skipped, one sentence.
+        status: ``ok``, ``changed`` (it ran, but answers a different question than the request asks),
+            ``failed`` or ``skipped``.
+        output: What it produced (``ok`` and ``changed`` only).
+        error: Why it failed, was skipped or is ``changed``, one sentence.
         started_s: Seconds from the start of execution to the task's start (``None`` when skipped).
         finished_s: Seconds from the start of execution to its end.
     """
@@ -142,7 +147,7 @@ async def _run(
     inputs: dict[str, TaskOutput] = {}
     for dep in task.depends_on:
         done = await board.wait(dep)
-        if done.status != "ok" or done.output is None:
+        if done.status not in USABLE or done.output is None:
             reason = f"skipped because {dep} {'failed' if done.status == 'failed' else 'was skipped'}"
             return Outcome(task_id=task.id, status="skipped", error=reason, finished_s=board.now())
         inputs[dep] = done.output
@@ -167,7 +172,10 @@ async def _run(
             return _failed(task, _sentence(exc), started, board)
         finally:
             board.in_flight -= 1
-    return Outcome(task_id=task.id, status="ok", output=output, started_s=started, finished_s=board.now())
+    status: Status = "changed" if task.note else "ok"
+    return Outcome(
+        task_id=task.id, status=status, output=output, error=task.note, started_s=started, finished_s=board.now()
+    )
 
 
 def _failed(task: PlannedTask, error: str, started: float, board: TaskBoard) -> Outcome:

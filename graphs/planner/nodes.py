@@ -16,7 +16,9 @@ from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field, create_model
 
 from graphs.planner.context import Context
+from graphs.planner.execution import USABLE
 from graphs.planner.execution import run_task as execute_task
+from graphs.planner.grounding import ground_plan, plan_from_request
 from graphs.planner.plan import PlannedTask, plan_schema, validate_plan
 from graphs.planner.state import State
 from graphs.shared import NEW_TURN, node_tokens
@@ -80,21 +82,65 @@ async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 async def validate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Check the plan; keep the tasks when it can run, else the problems for a re-plan."""
+    """Check the plan's structure, then that it does what the request asks; keep it or say what to fix.
+
+    Structural problems (see :func:`~graphs.planner.plan.validate_plan`) and, for a model's plan, what it misses
+    of the request (see :mod:`graphs.planner.grounding`) go back to the model while attempts remain. After the
+    last attempt, or a re-plan that repeats the rejected draft (the model will not fix it), the plan the request
+    itself describes replaces it where the request says one clearly; else a plan that can run runs as it is (what
+    it misses listed with the repairs), and one that cannot is given up.
+    """
     ctx = runtime.context
     update: dict[str, Any] = {}
+    language = detect_language(state.request)
     if state.attempts == 0:  # a plan given by the caller: the turn starts here
-        update.update(language=detect_language(state.request), timings={NEW_TURN: 0.0}, tokens={NEW_TURN: {}})
-    if state.plan is None:
-        return {**update, "tasks": [], "problems": state.problems or ["no plan was produced"]}
-    outcome = validate_plan(state.plan, ctx.tools, max_tasks=ctx.max_tasks)
+        update.update(language=language, timings={NEW_TURN: 0.0}, tokens={NEW_TURN: {}})
+    from_model = state.attempts > 0
+    repeated = len(state.drafts) >= 2 and state.drafts[-1] == state.drafts[-2]
+    last = from_model and (state.attempts >= ctx.max_plan_attempts or repeated)
+    tasks: list[PlannedTask] = []
+    repairs: list[str] = []
+    problems = state.problems or ["no plan was produced"]
+    soft: list[str] = []
+    if state.plan is not None:
+        outcome = validate_plan(state.plan, ctx.tools, max_tasks=ctx.max_tasks)
+        tasks, problems, repairs = list(outcome.tasks), list(outcome.problems), list(outcome.repairs)
+        if outcome.ok and ctx.catalog is not None:
+            grounding = ground_plan(tasks, state.request, ctx.catalog, language=language, from_model=from_model)
+            tasks, soft = list(grounding.tasks), list(grounding.problems)
+    if last and (problems or soft):
+        built = _plan_from_request(state, ctx, language)
+        if built:
+            why = "; ".join([*problems, *soft][:2])
+            repairs = [
+                f"the model's plans still had problems after {state.attempts} attempts ({why}), so the "
+                "plan was built from the request's own metrics, period and breakdown",
+                *built[1],
+            ]
+            tasks, problems, soft = list(built[0]), [], []
+        elif not problems:
+            repairs += [f"ran the model's plan although {problem}" for problem in soft]
+            soft = []
+    problems = [*problems, *soft]
     return {
         **update,
-        "tasks": [task.to_json() for task in outcome.tasks],
-        "problems": list(outcome.problems),
-        "repairs": list(outcome.repairs),
-        "plan": None if outcome.problems else state.plan,
+        "tasks": [] if problems else [task.to_json() for task in tasks],
+        "problems": problems,
+        "repairs": repairs,
+        "plan": None if problems else state.plan,
     }
+
+
+def _plan_from_request(state: State, ctx: Context, language: str) -> tuple[list[PlannedTask], list[str]] | None:
+    """The plain plan the request describes in the catalog's terms, validated and grounded, if it says one."""
+    if ctx.catalog is None:
+        return None
+    raw = plan_from_request(state.request, ctx.catalog, ctx.tools, language=language)
+    outcome = validate_plan(raw, ctx.tools, max_tasks=ctx.max_tasks) if raw else None
+    if outcome is None or not outcome.ok:
+        return None
+    grounded = ground_plan(outcome.tasks, state.request, ctx.catalog, language=language, from_model=False)
+    return list(grounded.tasks), list(outcome.repairs)
 
 
 async def give_up(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -147,21 +193,19 @@ class _Response(BaseModel):
 
 
 async def respond(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Compose the answer from the request, the plan and the results; the answer names the tasks it used."""
+    """Compose the answer from the request, the plan and the results; the answer names the tasks it used.
+
+    A ``changed`` task's note (how its question differs from the request's) leads its result in the prompt and
+    is added to the answer unless the answer already says it, so the user always sees it.
+    """
     began = time.perf_counter()
     ctx = runtime.context
     results = [state.results[t["id"]] for t in state.tasks if t["id"] in state.results]
-    ok = [r["id"] for r in results if r["status"] == "ok"]
-    status = "done" if len(ok) == len(state.tasks) else ("partial" if ok else "failed")
-    lines = [
-        {
-            "id": r["id"],
-            "tool": r["tool"],
-            "status": r["status"],
-            "text": _clip(r["text"] if r["status"] == "ok" else r["error"]),
-        }
-        for r in results
-    ]
+    ok = [r["id"] for r in results if r["status"] in USABLE]
+    done = all(r["status"] == "ok" for r in results) and len(results) == len(state.tasks)
+    status = "done" if done else ("partial" if ok else "failed")
+    lines = [{"id": r["id"], "tool": r["tool"], "status": r["status"], "text": _clip(_result_text(r))} for r in results]
+    notes = [r["error"] for r in results if r["status"] == "changed" and r["error"]]
     ids = [r["id"] for r in results] or ["t1"]
     schema = create_model(
         "Response",
@@ -183,8 +227,17 @@ async def respond(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         value = result.value
         cited = [s for s in dict.fromkeys(str(s) for s in value.sources) if s in ids]
         update.update(answer=value.answer.strip(), cited=cited, tokens=node_tokens("respond", result))
+    update["answer"] = "\n".join([update["answer"], *(note for note in notes if note not in update["answer"])])
     update["timings"] = {"respond": time.perf_counter() - began}
     return update
+
+
+def _result_text(result: dict[str, Any]) -> str:
+    if result["status"] == "ok":
+        return str(result["text"])
+    if result["status"] == "changed":
+        return f"{result['error']} {result['text']}"
+    return str(result["error"])
 
 
 def _list_of(item: Any) -> Any:

@@ -4,7 +4,10 @@ A plan is a list of tasks ``{"id": "t1", "tool": "...", "args": {...}, "dep": [.
 model is built from the tool registry: one task variant per tool, told apart by ``tool``, each carrying that
 tool's own argument schema, so structured outputs keep even a small model to tools that exist and arguments of
 the right shape. What a schema cannot say is checked by :func:`validate_plan`: unique ids, dependencies that
-exist, no cycles, references that point at dependencies.
+exist, no cycles, references that point at dependencies. Where the intent is unambiguous it repairs instead of
+rejecting: a reference missing from ``dep`` is added, a task listed as its own dependency loses that entry, and a
+task that uses its own result (a small model writes ``<resource>-t4`` inside t4) is pointed at the earlier work it
+can only mean.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +32,8 @@ __all__ = [
 ]
 
 _ID = re.compile(TASK_ID_PATTERN)
+_TABLE_TYPES = frozenset({"metric_query", "table", "extract"})
+"""Task types whose tools produce a table (a chart draws one; text tasks produce words)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +47,9 @@ class PlannedTask:
         args: The tool's arguments, validated against its schema.
         depends_on: Ids of the tasks whose results it needs.
         model: The model chosen for it by the select step (tasks that run on a model only).
+        note: Why its result answers something other than the request asks (a metric task whose question
+            names another period or breakdown), in the request's language; empty when it is faithful. A task
+            with a note that runs reports the status ``changed`` with the note as its reason.
     """
 
     id: str
@@ -50,6 +58,7 @@ class PlannedTask:
     args: Mapping[str, Any] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
     model: str | None = None
+    note: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The task as JSON (what the graph's state and ``kubeai plan --json`` hold)."""
@@ -60,6 +69,7 @@ class PlannedTask:
             "args": dict(self.args),
             "depends_on": list(self.depends_on),
             "model": self.model,
+            "note": self.note,
         }
 
     @classmethod
@@ -72,6 +82,7 @@ class PlannedTask:
             args=dict(data.get("args") or {}),
             depends_on=tuple(data.get("depends_on") or ()),
             model=data.get("model"),
+            note=str(data.get("note") or ""),
         )
 
 
@@ -153,7 +164,11 @@ def validate_plan(raw: Sequence[Mapping[str, Any]], registry: ToolRegistry, *, m
     """Check a plan a model produced (or a caller gave) and turn it into :class:`PlannedTask` objects.
 
     A task that refers to an earlier task's result (a typed reference or ``<resource>-tN``) without listing it
-    in ``dep`` gets it added: the reference says what the task needs. Everything else wrong is a problem.
+    in ``dep`` gets it added: the reference says what the task needs. A task listed in its own ``dep`` loses that
+    entry. A task that uses its own result means the earlier work before it: a table argument the nearest earlier
+    task that produced a table, a ``<resource>`` in text the earlier results nothing else has used yet (the
+    metric results a summary or translation is about); with no such earlier work it is a problem. Everything
+    else wrong is a problem.
 
     Args:
         raw: Tasks as ``{"id", "tool", "args", "dep"}`` mappings (``depends_on`` is accepted for ``dep``).
@@ -168,6 +183,8 @@ def validate_plan(raw: Sequence[Mapping[str, Any]], registry: ToolRegistry, *, m
     ids = [str(task.get("id", "")) for task in raw]
     problems = _id_problems(ids, max_tasks)
     repairs: list[str] = []
+    if not problems:
+        raw = _resolve_self_references(raw, registry, repairs)
     tasks: list[PlannedTask] = []
     for task_id, task in zip(ids, raw, strict=True):
         planned, task_problems = _check_task(task_id, task, registry, set(ids), repairs)
@@ -231,6 +248,80 @@ def _check_task(
     return planned, problems
 
 
+def _resolve_self_references(
+    raw: Sequence[Mapping[str, Any]], registry: ToolRegistry, repairs: list[str]
+) -> list[Mapping[str, Any]]:
+    """The tasks with self-dependencies dropped and self-references pointed at the earlier work they mean."""
+    fixed: list[Mapping[str, Any]] = []
+    for position, task in enumerate(raw):
+        task_id, tool, args = str(task["id"]), str(task.get("tool", "")), task.get("args")
+        deps = task.get("dep", task.get("depends_on", ())) or ()
+        if tool not in registry or not isinstance(args, Mapping) or isinstance(deps, str):
+            fixed.append(task)
+            continue
+        if task_id in deps:
+            deps = [d for d in deps if d != task_id]
+            repairs.append(f"task {task_id} listed itself as a dependency, so that entry was dropped")
+        earlier = raw[:position]
+        args = dict(args)
+        for name in (registry.get(tool).metadata or {}).get("references", ()):
+            source = _nearest_table(earlier, registry) if args.get(name) == task_id else None
+            if source is not None:
+                args[name] = source
+                repairs.append(f"task {task_id} used its own table in `{name}`, so it now uses {source}")
+        mention = f"<resource>-{task_id}"
+        if any(mention in text for text in _texts(args)):
+            sources = _unused_results(earlier, registry)
+            one_needed = registry.task_type(tool) in {"calculate", "metric_query"}
+            if sources and (len(sources) == 1 or not one_needed):
+                args = _replace_text(args, mention, " ".join(f"<resource>-{source}" for source in sources))
+                repairs.append(f"task {task_id} used its own result, so it now uses {', '.join(sources)}")
+        fixed.append({**task, "args": args, "dep": list(deps)})
+    return fixed
+
+
+def _nearest_table(earlier: Sequence[Mapping[str, Any]], registry: ToolRegistry) -> str | None:
+    for task in reversed(earlier):
+        tool = str(task.get("tool", ""))
+        if tool in registry and registry.task_type(tool) in _TABLE_TYPES:
+            return str(task["id"])
+    return None
+
+
+def _unused_results(earlier: Sequence[Mapping[str, Any]], registry: ToolRegistry) -> list[str]:
+    """Earlier results that carry data (not charts) and that no other earlier data task has used."""
+    data = [t for t in earlier if str(t.get("tool", "")) in registry and registry.task_type(str(t["tool"])) != "chart"]
+    used: set[str] = set()
+    for task in data:
+        args, deps = task.get("args"), task.get("dep", task.get("depends_on", ())) or ()
+        if not isinstance(deps, str):
+            used.update(str(d) for d in deps)
+        if isinstance(args, Mapping):
+            used.update(referenced_ids(registry.get(str(task["tool"])), args))
+    return [str(t["id"]) for t in data if str(t["id"]) not in used]
+
+
+def _texts(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item)
+
+
+def _replace_text(value: Any, old: str, new: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(old, new)
+    if isinstance(value, Mapping):
+        return {key: _replace_text(item, old, new) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_replace_text(item, old, new) for item in value]
+    return value
+
+
 def topological_order(tasks: Iterable[PlannedTask]) -> list[list[str]]:
     """Task ids in levels: every task comes after all its dependencies; a level's tasks are independent."""
     pending = {task.id: set(task.depends_on) for task in tasks}
@@ -260,7 +351,7 @@ def critical_path(tasks: Iterable[PlannedTask], seconds: Mapping[str, float]) ->
 
 
 def to_mermaid(tasks: Sequence[PlannedTask], statuses: Mapping[str, str] | None = None) -> str:
-    """A Mermaid flowchart of the plan; ``statuses`` (``ok``/``failed``/``skipped``) colour the nodes."""
+    """A Mermaid flowchart of the plan; ``statuses`` (``ok``, ``changed``, ``failed``, ``skipped``) colour it."""
     lines = ["flowchart TD"]
     for task in tasks:
         parts = [f"{task.id}: {task.tool}", _short_args(task.args)]
@@ -274,7 +365,8 @@ def to_mermaid(tasks: Sequence[PlannedTask], statuses: Mapping[str, str] | None 
         lines.append("    classDef ok fill:#e6f4ea,stroke:#1e8e3e")
         lines.append("    classDef failed fill:#fce8e6,stroke:#d93025")
         lines.append("    classDef skipped fill:#f1f3f4,stroke:#80868b,stroke-dasharray: 4 3")
-        for status in ("ok", "failed", "skipped"):
+        lines.append("    classDef changed fill:#fef7e0,stroke:#f9ab00")
+        for status in ("ok", "changed", "failed", "skipped"):
             members = [t.id for t in tasks if statuses.get(t.id) == status]
             if members:
                 lines.append(f"    class {','.join(members)} {status}")

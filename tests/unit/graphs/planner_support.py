@@ -137,3 +137,29 @@ def fail_with(message: str) -> Behaviour:
         raise ToolError(message, tool="step")
 
     return run
+
+
+REGION_TABLES = {
+    "gmv": pd.DataFrame({"region": ["华东", "华南"], "gmv": [300.0, 200.0]}),
+    "refund": pd.DataFrame({"region": ["华东", "华南"], "refund_amount": [30.0, 10.0]}),
+    "退款": pd.DataFrame({"region": ["华东", "华南"], "refund_amount": [30.0, 10.0]}),
+    "成交额": pd.DataFrame({"region": ["华东", "华南"], "gmv": [300.0, 200.0]}),
+}
+
+
+def real_tools(client: ModelClient, asked: list[str] | None = None) -> ToolRegistry:
+    """The planner's real toolbox, its metric tool answering GMV or refund amount by region from fixed tables.
+
+    Every question the metric tool is asked is appended to ``asked``.
+    """
+    from tools.toolbox import planner_registry
+
+    async def ask(question: str) -> TaskOutput:
+        if asked is not None:
+            asked.append(question)
+        for word, table in REGION_TABLES.items():
+            if word in question.lower():
+                return TaskOutput(text=f"{word} by region", table=table.copy())
+        raise ToolError(f"no fixed table for {question!r}", tool="metric_query")
+
+    return planner_registry(llm=client, knowledge=None, ask_metrics=ask)

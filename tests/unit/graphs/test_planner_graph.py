@@ -13,10 +13,12 @@ import pytest
 
 from agents.planner import PlannerAgent
 from graphs.planner import Context, DemoBank, PlannedTask
+from knowledge.catalog import demo_catalog_path, load_catalog
 from kubeai.errors import ModelServerUnavailableError, PlanningError
 from tests.unit.graphs.planner_support import (
     fail_with,
     models,
+    real_tools,
     registry,
     scripted,
     table_step,
@@ -290,3 +292,178 @@ async def test_a_plan_that_is_not_a_json_object_is_a_failed_attempt() -> None:
     client, _ = scripted("[1, 2, 3]", {"tasks": [task("t1", "step", {"name": "a"})]}, ANSWER)
     run = await agent(client).run("x")
     assert run.attempts == 2 and run.status == "done"
+
+
+# --- Repairs, grounding in the request, and the plan the request describes (issue 18) ---------------------------
+
+README_REQUEST = "Compare last month's GMV and refund amount by region, chart it and summarize"
+SUMMARY = "East leads on both GMV and refunds."
+
+
+def grounded_agent(client: Any, asked: list[str] | None = None, **settings: Any) -> PlannerAgent:
+    context = Context(
+        tools=real_tools(client, asked),
+        llm=client,
+        models=models(),
+        demos=DemoBank(()),
+        catalog=load_catalog(demo_catalog_path()),
+        **settings,
+    )
+    return PlannerAgent(context=context)
+
+
+def readme_plan(summary_text: str = "<resource>-t3") -> list[dict[str, Any]]:
+    return [
+        task("t1", "metric_query", {"question": "GMV by region last month"}),
+        task("t2", "metric_query", {"question": "Refund amount by region last month"}),
+        task("t3", "table_join", {"left": "t1", "right": "t2", "on": ["region"], "how": "inner"}, ["t1", "t2"]),
+        task("t4", "chart", {"table": "t3", "kind": "bar", "title": "GMV and refunds"}, ["t3"]),
+        task("t5", "summarize", {"text": summary_text, "language": "en"}, ["t3"]),
+    ]
+
+
+def test_a_summary_that_uses_its_own_result_means_the_earlier_results_nothing_has_used() -> None:
+    from graphs.planner import validate_plan
+
+    client, _ = scripted()
+    plan = [
+        task("t1", "metric_query", {"question": "GMV by region last month"}),
+        task("t2", "metric_query", {"question": "Refund amount by region last month"}),
+        task("t3", "chart", {"table": "t1", "kind": "bar"}, ["t1"]),
+        task("t4", "summarize", {"text": "<resource>-t4", "language": "en"}, ["t4"]),
+    ]
+    outcome = validate_plan(plan, real_tools(client))
+    assert outcome.ok, outcome.problems
+    summary = outcome.tasks[3]
+    assert summary.args["text"] == "<resource>-t1 <resource>-t2"
+    assert summary.depends_on == ("t1", "t2")
+    assert "task t4 listed itself as a dependency, so that entry was dropped" in outcome.repairs
+    assert "task t4 used its own result, so it now uses t1, t2" in outcome.repairs
+
+
+def test_a_chart_of_its_own_table_draws_the_nearest_earlier_table() -> None:
+    from graphs.planner import validate_plan
+
+    client, _ = scripted()
+    plan = [*readme_plan()[:3], task("t4", "chart", {"table": "t4", "kind": "bar"})]
+    outcome = validate_plan(plan, real_tools(client))
+    assert outcome.ok, outcome.problems
+    assert outcome.tasks[3].args["table"] == "t3" and outcome.tasks[3].depends_on == ("t3",)
+    assert "task t4 used its own table in `table`, so it now uses t3" in outcome.repairs
+
+
+def test_a_calculation_that_uses_its_own_result_among_several_stays_a_problem() -> None:
+    from graphs.planner import validate_plan
+
+    client, _ = scripted()
+    plan = [*readme_plan()[:2], task("t3", "calculate", {"expression": "<resource>-t3 * 2"})]
+    outcome = validate_plan(plan, real_tools(client))
+    assert outcome.problems == ("task t3 uses its own result",)
+
+
+async def test_the_readme_request_runs_when_the_model_writes_a_summary_that_uses_itself() -> None:
+    client, _ = scripted({"tasks": readme_plan("<resource>-t5")}, SUMMARY, ANSWER)
+    run = await grounded_agent(client).run(README_REQUEST)
+    assert run.attempts == 1
+    assert [(r.task.id, r.status) for r in run.tasks] == [(f"t{i}", "ok") for i in range(1, 6)]
+    assert run.plan[4].args["text"] == "<resource>-t3" and run.plan[4].depends_on == ("t3",)
+    assert run.status == "done" and run.tasks[3].chart is not None and run.tasks[4].text == SUMMARY
+
+
+async def test_a_plan_that_misses_what_the_request_asks_goes_back_to_the_model_with_the_problems() -> None:
+    without_chart = {"tasks": [t for t in readme_plan() if t["tool"] != "chart"]}
+    client, chat = scripted(without_chart, {"tasks": readme_plan()}, SUMMARY, ANSWER)
+    run = await grounded_agent(client).run(README_REQUEST)
+    assert run.attempts == 2 and run.status == "done"
+    replan = str(chat.prompts[1][1].content)
+    assert "the request asks for a chart task, but the plan has none" in replan
+
+
+async def test_the_plan_the_request_describes_runs_when_the_model_cannot_write_one() -> None:
+    drafts = [
+        {"tasks": [task("t1", "metric_query", {"question": README_REQUEST})]},
+        {"tasks": [task("t1", "metric_query", {"question": "GMV by region last month"})]},
+        {"tasks": [task("t1", "calculate", {"expression": "1 + 1"})]},
+    ]
+    asked: list[str] = []
+    client, chat = scripted(*drafts, SUMMARY, ANSWER)
+    run = await grounded_agent(client, asked, max_plan_attempts=3).run(README_REQUEST)
+    assert run.attempts == 3
+    assert "the request asks about Refund amount" in str(chat.prompts[2][1].content), "problems went back each time"
+    assert [(t.tool, t.depends_on) for t in run.plan] == [
+        ("metric_query", ()),
+        ("metric_query", ()),
+        ("table_join", ("t1", "t2")),
+        ("chart", ("t3",)),
+        ("summarize", ("t3",)),
+    ]
+    assert sorted(asked) == ["GMV by Region last month", "Refund amount by Region last month"]
+    assert run.status == "done" and [r.status for r in run.tasks] == ["ok"] * 5
+    assert run.tasks[2].table is not None and list(run.tasks[2].table.columns) == ["region", "gmv", "refund_amount"]
+    assert run.tasks[4].text == SUMMARY and run.answer == ANSWER["answer"]
+    assert any("built from the request's own metrics, period and breakdown" in r for r in run.repairs)
+
+
+async def test_a_replan_that_repeats_the_rejected_draft_ends_the_attempts() -> None:
+    same = {"tasks": [task("t1", "metric_query", {"question": README_REQUEST})]}
+    client, chat = scripted(same, same, SUMMARY, ANSWER)
+    run = await grounded_agent(client, max_plan_attempts=5).run(README_REQUEST)
+    assert run.attempts == 2 and run.status == "done" and len(run.plan) == 5
+    assert len(chat.prompts) == 4, "two plans, the summary, the answer"
+
+
+async def test_without_a_plan_the_request_describes_a_runnable_model_plan_runs_and_says_what_it_misses() -> None:
+    # Two years: a comparison the request does not spell out as one plain plan.
+    request = "Compare GMV by region in 2025 and 2024 and chart it"
+    draft = {"tasks": [task("t1", "metric_query", {"question": "GMV by region in 2025"})]}
+    client, _ = scripted(draft, draft, ANSWER)
+    run = await grounded_agent(client).run(request)
+    assert [r.status for r in run.tasks] == ["ok"]
+    assert run.repairs == ("ran the model's plan although the request asks for a chart task, but the plan has none",)
+
+
+@pytest.mark.parametrize(
+    ("request_text", "question", "note"),
+    [
+        (
+            "What was GMV by region last month?",
+            "What was the GMV by payment method in 2024?",
+            "Note: [t1] answers a different question than the request asks: it asks about 2024, but the request "
+            "names last month; it breaks the numbers down by Payment method, but the request asks by Region.",
+        ),
+        (
+            "上个月各地区的成交额是多少？",
+            "2024 年的成交额",
+            "注意：[t1] 回答的问题与请求不同：它问的是2024，而请求问的是上个月；它没有按请求要求的地区拆分。",
+        ),
+    ],
+)
+async def test_a_metric_task_that_changes_the_requests_question_is_reported_changed(
+    request_text: str, question: str, note: str
+) -> None:
+    client, _ = scripted({"answer": "GMV was 500 [t1].", "sources": ["t1"]})
+    plan = [task("t1", "metric_query", {"question": question})]
+    run = await grounded_agent(client).run(request_text, plan=plan)
+    report = run.tasks[0]
+    assert report.status == "changed" and report.task.note == note
+    assert run.status == "partial", "a changed task is not reported as done"
+    assert run.answer == f"GMV was 500 [t1].\n{note}"
+    assert run.provenance()[0].startswith(f"[t1] metric_query: {note[:60]}")
+
+
+async def test_a_metric_task_that_keeps_the_requests_period_and_breakdown_is_ok() -> None:
+    client, _ = scripted(ANSWER)
+    plan = [task("t1", "metric_query", {"question": "GMV for each region, last month"})]
+    run = await grounded_agent(client).run("What was GMV by region last month?", plan=plan)
+    assert run.tasks[0].status == "ok" and run.tasks[0].task.note == ""
+    assert run.status == "done" and run.answer == ANSWER["answer"]
+
+
+async def test_a_model_plan_that_changes_the_question_is_sent_back_before_it_runs() -> None:
+    unfaithful = {"tasks": [task("t1", "metric_query", {"question": "GMV by region in 2024"})]}
+    faithful = {"tasks": [task("t1", "metric_query", {"question": "GMV by region last month"})]}
+    client, chat = scripted(unfaithful, faithful, ANSWER)
+    run = await grounded_agent(client).run("What was GMV by region last month?")
+    assert run.attempts == 2 and run.tasks[0].status == "ok"
+    replan = str(chat.prompts[1][1].content)
+    assert "task t1 asks about 2024, but the request names last month; keep the request's words" in replan

@@ -1,0 +1,97 @@
+"""A plan grounded in its request: the catalog's and the planner's words say what the plan must do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from graphs.planner import PlannedTask
+from graphs.planner.grounding import asked_tools, ground_plan, plan_from_request
+from knowledge.catalog import Catalog
+from tests.unit.graphs.planner_support import real_tools, scripted
+
+
+@pytest.fixture(scope="module")
+def tools() -> Any:
+    client, _ = scripted()
+    return real_tools(client)
+
+
+def metric_task(task_id: str, question: str) -> PlannedTask:
+    return PlannedTask(id=task_id, tool="metric_query", type="metric_query", args={"question": question})
+
+
+@pytest.mark.parametrize(
+    ("request_text", "wanted"),
+    [
+        ("Compare last month's GMV and refund amount by region, chart it and summarize", {"chart", "summarize"}),
+        ("Plot GMV by month for 2025", {"chart"}),
+        ("上个月各地区的成交额和退款金额，画成柱状图并总结", {"chart", "summarize"}),
+        ("用三句话概括退货政策", {"summarize"}),
+        ("What was GMV by region last month?", set()),
+        ("Which paragraph of the policy covers refunds?", set()),
+    ],
+)
+def test_the_words_that_ask_for_a_chart_or_a_summary(request_text: str, wanted: set[str]) -> None:
+    assert asked_tools(request_text) == wanted
+
+
+@pytest.mark.parametrize(
+    ("request_text", "language", "questions"),
+    [
+        (
+            "Compare last month's GMV and refund amount by region, chart it and summarize",
+            "en",
+            ["GMV by Region last month", "Refund amount by Region last month"],
+        ),
+        ("上个月各地区的成交额和退款金额，画成柱状图并总结", "zh", ["上个月各地区的成交额", "上个月各地区的退款金额"]),
+    ],
+)
+def test_the_plan_a_request_describes(
+    request_text: str, language: str, questions: list[str], catalog: Catalog, tools: Any
+) -> None:
+    plan = plan_from_request(request_text, catalog, tools, language=language)
+    assert [t["args"].get("question") for t in plan[:2]] == questions
+    assert [(t["tool"], t["dep"]) for t in plan[2:]] == [
+        ("table_join", ["t1", "t2"]),
+        ("chart", ["t3"]),
+        ("summarize", ["t3"]),
+    ]
+    assert plan[2]["args"]["on"] == ["region"] and plan[4]["args"] == {"text": "<resource>-t3", "language": language}
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "Compare GMV by region in 2025 and 2024",  # two years: a comparison the model must plan
+        "What does the return policy say? Summarize it.",  # no metric
+        "GMV and refund amount last month",  # two metrics and nothing to join them on
+        "GMV by month in 2025, as a chart",  # a time breakdown: its grain is the request's own words
+    ],
+)
+def test_a_request_that_does_not_say_its_plan_clearly_gets_none(
+    request_text: str, catalog: Catalog, tools: Any
+) -> None:
+    assert plan_from_request(request_text, catalog, tools, language="en") == []
+
+
+def test_a_models_metric_task_asking_two_metrics_and_a_missing_metric_are_problems(catalog: Catalog) -> None:
+    request = "Compare last month's GMV and refund amount by region"
+    both = ground_plan([metric_task("t1", request)], request, catalog, language="en", from_model=True)
+    assert both.problems == (
+        "task t1 asks about GMV, Refund amount at once; ask each metric in its own metric_query task",
+    )
+    only_gmv = ground_plan(
+        [metric_task("t1", "GMV by region last month")], request, catalog, language="en", from_model=True
+    )
+    assert only_gmv.problems == ("the request asks about Refund amount, but no metric_query task asks about it",)
+    given = ground_plan([metric_task("t1", request)], request, catalog, language="en", from_model=False)
+    assert given.problems == (), "a caller's plan runs as given"
+
+
+def test_a_request_without_a_period_leaves_the_period_to_the_task(catalog: Catalog) -> None:
+    grounded = ground_plan(
+        [metric_task("t1", "GMV by region in 2025")], "GMV by region", catalog, language="en", from_model=True
+    )
+    assert grounded.tasks[0].note == "" and grounded.problems == ()
