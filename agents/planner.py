@@ -31,9 +31,11 @@ from knowledge.demo_docs import DEMO_DOCS
 from knowledge.index import KnowledgeBase, open_knowledge_base
 from kubeai.config import ProjectConfig
 from kubeai.errors import PlanningError, ToolError
+from kubeai.language import detect_language
 from serving.client import ModelClient
 from serving.registry import ModelRegistry
 from tools.registry import TaskOutput
+from tools.request_check import RequestCheck, check_request
 from tools.tables import render_table
 from tools.toolbox import planner_registry
 
@@ -80,7 +82,9 @@ class PlanRun:
         tasks: The task reports in plan order.
         answer: The final answer (empty when the plan was not executed).
         cited: Ids of the tasks the answer says it used.
-        status: ``planned``, ``done``, ``partial`` (some tasks failed) or ``failed`` (all did).
+        status: ``planned``, ``done``, ``partial`` (some tasks failed), ``failed`` (all did), or ``abstained``:
+            the request is not one to act on (a request to change data, SQL, chit-chat; see ``reason``), so
+            nothing was planned and ``answer`` says why.
         attempts: Plans asked of the model (1 plus re-plans; 0 for a given plan).
         repairs: What was settled without asking the model again: dependencies added or dropped, self-references
             pointed at earlier work, a plan built from the request's own terms after the model's attempts.
@@ -88,6 +92,7 @@ class PlanRun:
         peak_parallel: The most tasks that ran at the same moment.
         timings: Seconds per stage (plan, select, respond) and ``execute`` (wall time of the task graph).
         tokens: Prompt and completion tokens per stage.
+        reason: Why the request was declined (``abstained``), in its language; empty otherwise.
     """
 
     request: str
@@ -102,6 +107,7 @@ class PlanRun:
     peak_parallel: int = 0
     timings: Mapping[str, float] = field(default_factory=dict)
     tokens: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    reason: str = ""
 
     @property
     def plan(self) -> tuple[PlannedTask, ...]:
@@ -126,6 +132,7 @@ class PlanRun:
             "request": self.request,
             "language": self.language,
             "status": self.status,
+            "reason": self.reason,
             "answer": self.answer,
             "cited": list(self.cited),
             "attempts": self.attempts,
@@ -229,6 +236,9 @@ class PlannerAgent:
     async def _invoke(self, state: InputState) -> PlanRun:
         if not state.request.strip():
             raise PlanningError("The request is empty; say what you want done.")
+        declined = check_request(state.request) if state.plan is None else None
+        if declined is not None:
+            return _declined(state.request, declined)
         context = dataclasses.replace(self.context, board=TaskBoard())
         values = await self._graph.ainvoke(state, context=context)
         final = State(**{k: v for k, v in values.items() if k in State.__dataclass_fields__})
@@ -241,6 +251,21 @@ class PlannerAgent:
                 draft=tuple(final.drafts[-1]) if final.drafts else tuple(state.plan or ()),
             )
         return _plan_run(final, context.board)
+
+
+def _declined(request: str, declined: RequestCheck) -> PlanRun:
+    """A request not to act on (a request to change data, SQL, chit-chat): nothing planned, no model asked."""
+    language = detect_language(request)
+    return PlanRun(
+        request=request,
+        language=language,
+        tasks=(),
+        answer=declined.decline(language),
+        cited=(),
+        status="abstained",
+        attempts=0,
+        reason=declined.reason(language),
+    )
 
 
 def _metric_tool_call(agent: MetricsAgent) -> Any:

@@ -28,6 +28,7 @@ __all__ = [
     "TrainingError",
     "VectorStoreError",
     "WarehouseError",
+    "WarehouseUnavailableError",
 ]
 
 
@@ -163,6 +164,13 @@ class VectorStoreError(KubeAIError):
 
 class WarehouseError(KubeAIError):
     """A warehouse connection or query failed."""
+
+
+class WarehouseUnavailableError(WarehouseError):
+    """The warehouse could not be reached or opened: no query can run, however it is written.
+
+    Agents end the turn with this sentence instead of handing it to the model as a mistake to repair.
+    """
 
 
 class ChartError(KubeAIError):

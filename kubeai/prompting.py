@@ -35,7 +35,16 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from kubeai.errors import KubeAIError, PromptTooLongError
 
-__all__ = ["FittedPrompt", "PromptTemplate", "TokenCounter", "Trim", "fit_prompt", "load_prompt"]
+__all__ = [
+    "FittedPrompt",
+    "PromptTemplate",
+    "TextTemplate",
+    "TokenCounter",
+    "Trim",
+    "fit_prompt",
+    "load_prompt",
+    "load_texts",
+]
 
 TokenCounter = Callable[[Sequence[BaseMessage]], Awaitable[int]]
 """Counts the prompt tokens of chat messages, as the model's server will (``ModelClient.count_tokens``)."""
@@ -94,6 +103,76 @@ def load_prompt(package: str, name: str) -> PromptTemplate:
         if undeclared:
             raise KubeAIError(f"Prompt {package}/{name}.yaml `{part}` uses undeclared variables {sorted(undeclared)}.")
     return PromptTemplate(name=name, variables=declared, system=templates["system"], user=templates["user"])
+
+
+@dataclass(frozen=True)
+class TextTemplate:
+    """A sentence or snippet (not a whole chat prompt) in one or more languages, with the variables it needs."""
+
+    name: str
+    variables: frozenset[str]
+    languages: Mapping[str, jinja2.Template]
+
+    def render(self, language: str = "en", **values: Any) -> str:
+        """The text in ``language``; every declared variable must be given, and no other.
+
+        Raises:
+            KubeAIError: A variable is missing or unexpected, or the text has no version in ``language``.
+        """
+        missing = self.variables - values.keys()
+        extra = values.keys() - self.variables
+        if missing or extra:
+            raise KubeAIError(
+                f"Text {self.name!r} was rendered with missing {sorted(missing)} / unexpected {sorted(extra)} "
+                "variables."
+            )
+        if language not in self.languages:
+            raise KubeAIError(f"Text {self.name!r} has no {language!r} version; it has {sorted(self.languages)}.")
+        return self.languages[language].render(**values)
+
+
+@cache
+def load_texts(package: str, name: str) -> Mapping[str, TextTemplate]:
+    """Load ``<name>.yaml`` of named texts from a prompts package, e.g. ``graphs.metrics.prompts/abstain.yaml``.
+
+    Each top-level key names one text: its ``variables`` and one Jinja template per language code (``en``,
+    ``zh``), rendered with StrictUndefined like :func:`load_prompt`'s::
+
+        no_metric:
+          variables: []
+          en: no metric in the catalog matches the question
+          zh: 指标目录中没有与这个问题相关的指标
+
+    Raises:
+        KubeAIError: The file is missing or malformed, or a template uses a variable it does not declare.
+    """
+    where = f"{package}/{name}.yaml"
+    try:
+        data = yaml.safe_load(resources.files(package).joinpath(f"{name}.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise KubeAIError(f"Texts {where} cannot be read: {exc}.") from None
+    if not isinstance(data, Mapping) or not data:
+        raise KubeAIError(f"Texts {where} must map each text's name to its `variables` and languages.")
+    texts: dict[str, TextTemplate] = {}
+    for key, entry in data.items():
+        if not isinstance(entry, Mapping) or "variables" not in entry or len(entry) < 2:
+            raise KubeAIError(f"Texts {where} `{key}` needs `variables` and at least one language, e.g. `en`.")
+        declared = frozenset(str(v) for v in entry["variables"] or ())
+        languages: dict[str, jinja2.Template] = {}
+        for language, source in entry.items():
+            if language == "variables":
+                continue
+            try:
+                used = jinja2.meta.find_undeclared_variables(_ENV.parse(str(source)))
+                languages[str(language)] = _ENV.from_string(str(source))
+            except jinja2.TemplateSyntaxError as exc:
+                raise KubeAIError(f"Texts {where} `{key}.{language}` line {exc.lineno}: {exc.message}.") from None
+            if used - declared:
+                raise KubeAIError(
+                    f"Texts {where} `{key}.{language}` uses undeclared variables {sorted(used - declared)}."
+                )
+        texts[str(key)] = TextTemplate(name=str(key), variables=declared, languages=languages)
+    return texts
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,15 @@ import typer
 
 from kubeai.config import ProjectConfig, load_config
 
-__all__ = ["CliState", "config"]
+__all__ = ["EXIT_ABSTAINED", "CliState", "config"]
+
+EXIT_ABSTAINED = 4
+"""Exit status of ``kubeai ask`` and ``kubeai plan`` when the agent declined (abstained) and said why.
+
+The CLI's statuses: 0 answered, 1 an error (one sentence on stderr), 2 a usage error (Typer's), 3 a regression
+(``kubeai eval compare --fail-on-regression``), 4 declined: not a question about the data, or one the agent could
+not answer. A script tells "no answer, and here is why" (4) from "something is broken" (1).
+"""
 
 
 @dataclass

@@ -12,6 +12,7 @@ import pandas as pd
 import typer
 
 from agents.metrics import MetricsAgent, MetricsResult
+from app.cli._context import EXIT_ABSTAINED
 from app.cli._context import config as load
 from kubeai.config import ProjectConfig
 from kubeai.errors import KubeAIError
@@ -38,7 +39,11 @@ def ask(  # noqa: PLR0917 - Typer maps each CLI option to a parameter
     thread: str | None = typer.Option(None, help="Continue a conversation thread (follow-up questions)."),
     model: str | None = typer.Option(None, help="Model or LoRA adapter to use (default: base model)."),
 ) -> None:
-    """Answer one question on the warehouse: SQL, rows, a chart and a short answer."""
+    """Answer one question on the warehouse: SQL, rows, a chart and a short answer.
+
+    Exits with status 4 when the agent declines (not a question about the data, or one it cannot answer), with
+    the reason as the answer; 1 on an error such as an unreachable warehouse or model server.
+    """
     if chart is not None and chart.suffix not in CHART_SUFFIXES:
         raise typer.BadParameter(f"--chart must end in one of {', '.join(CHART_SUFFIXES)}", param_hint="--chart")
     cfg = load(ctx)
@@ -53,7 +58,7 @@ def ask(  # noqa: PLR0917 - Typer maps each CLI option to a parameter
         if written:
             typer.echo(f"chart: {written}")
     if result.abstained:
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_ABSTAINED)
 
 
 async def _ask_once(

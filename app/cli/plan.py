@@ -10,6 +10,7 @@ import plotly.io
 import typer
 
 from agents.planner import PlannerAgent, PlanRun
+from app.cli._context import EXIT_ABSTAINED
 from app.cli._context import config as load
 from kubeai.config import ProjectConfig
 from kubeai.errors import KubeAIError
@@ -48,6 +49,8 @@ def plan(  # noqa: PLR0917 - Typer maps each CLI option to a parameter
         payload = result.to_json()
         payload["chart_files"] = [str(p) for p in written]
         typer.echo(json.dumps(payload, ensure_ascii=False, default=str))
+        if result.status == "abstained":
+            raise typer.Exit(EXIT_ABSTAINED)
         return
     if show_plan or plan_only:
         print_plan(result)
@@ -57,6 +60,8 @@ def plan(  # noqa: PLR0917 - Typer maps each CLI option to a parameter
         typer.echo(f"chart: {path}")
     if mermaid is not None:
         typer.echo(f"plan: {mermaid}")
+    if result.status == "abstained":
+        raise typer.Exit(EXIT_ABSTAINED)
     if result.status == "failed":
         raise typer.Exit(2)
 

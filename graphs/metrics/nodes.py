@@ -48,9 +48,10 @@ from kubeai.errors import (
     PromptTooLongError,
     SQLGateError,
     WarehouseError,
+    WarehouseUnavailableError,
 )
 from kubeai.language import detect_language
-from kubeai.prompting import FittedPrompt, Trim, load_prompt
+from kubeai.prompting import FittedPrompt, Trim, load_prompt, load_texts
 from kubeai.values import json_value
 from serving.client import Structured
 from tools.charts import build_figure, choose_chart, figure_json
@@ -62,6 +63,7 @@ from tools.metric_query import (
     resolve_period,
     resolve_time_range,
 )
+from tools.request_check import check_request
 from tools.sql_gate import check_sql
 
 __all__ = [
@@ -144,8 +146,11 @@ async def understand(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "prompt_fit": [],
     }
     tokens: dict[str, dict[str, int]] = {NEW_TURN: {}}
-    if not question:
-        update.update(abstained=True, reason="the question is empty")
+    declined = check_request(question)
+    if declined is not None:
+        # Not a question about the data (empty, no words, SQL, a request to change data, chit-chat): no model is
+        # asked, and the reason is given in the question's language.
+        update.update(abstained=True, reason=declined.reason(update["language"]))
     elif history:
         ctx = runtime.context
         fitted: FittedPrompt | None = None
@@ -208,7 +213,7 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if not metrics:
         return {
             "abstained": True,
-            "reason": "no metric in the catalog matches the question",
+            "reason": load_texts(PROMPTS, "abstain")["no_metric"].render(state.language),
             "timings": {"retrieve": time.perf_counter() - began},
         }
     allowed = [d for m in metrics for d in catalog.allowed_dimensions(m)]
@@ -228,8 +233,12 @@ def _metric_knowledge(catalog: Catalog, names: Sequence[str]) -> list[dict[str, 
         m = catalog.metric(name)
         if m is None:
             continue
-        synonyms = ", ".join([*m.synonyms.en, *m.synonyms.zh])
-        text = f"{m.label.en} / {m.label.zh}. {m.description}" + (f" Also called: {synonyms}." if synonyms else "")
+        text = load_texts(PROMPTS, "knowledge")["metric"].render(
+            label_en=m.label.en,
+            label_zh=m.label.zh,
+            description=m.description,
+            synonyms=[*m.synonyms.en, *m.synonyms.zh],
+        )
         out.append({"name": name, "text": text})
     return out
 
@@ -240,13 +249,14 @@ def _dimension_knowledge(catalog: Catalog, names: Sequence[str]) -> list[dict[st
         d = catalog.dimension(name)
         if d is None:
             continue
-        synonyms = ", ".join([*d.synonyms.en, *d.synonyms.zh])
-        grains = f" Time grains: {', '.join(d.time_grains)}." if d.time_grains else ""
-        if d.metric_time:
-            grains += " Each metric's own date."
-        if d.filter_only:
-            grains += " Filter only, never a breakdown."
-        text = f"{d.label.en} / {d.label.zh}.{grains}" + (f" Also called: {synonyms}." if synonyms else "")
+        text = load_texts(PROMPTS, "knowledge")["dimension"].render(
+            label_en=d.label.en,
+            label_zh=d.label.zh,
+            time_grains=list(d.time_grains),
+            metric_time=d.metric_time,
+            filter_only=d.filter_only,
+            synonyms=[*d.synonyms.en, *d.synonyms.zh],
+        )
         out.append({"name": name, "text": text})
     return out
 
@@ -277,13 +287,12 @@ def _query_examples(catalog: Catalog, ids: Sequence[str]) -> list[dict[str, str]
 def _business(catalog: Catalog) -> str:
     """What the catalog says about the business and the rules it states once, for the prompt."""
     conventions = catalog.conventions
-    lines = [" ".join(catalog.description.split())] if catalog.description else []
-    lines.append(
-        f"Rates are returned as {conventions.rate_format}s and growth as {conventions.growth_format}s"
-        f"{' (0.125 means +12.5%)' if conventions.growth_format == 'fraction' else ''}."
+    return load_texts(PROMPTS, "knowledge")["business"].render(
+        description=" ".join(catalog.description.split()),
+        rate_format=conventions.rate_format,
+        growth_format=conventions.growth_format,
+        notes=[" ".join(note.split()) for note in conventions.notes],
     )
-    lines.extend(" ".join(note.split()) for note in conventions.notes)
-    return "\n".join(f"- {line}" for line in lines)
 
 
 def _periods(catalog: Catalog, question: str) -> list[dict[str, str]]:
@@ -303,8 +312,10 @@ def _periods(catalog: Catalog, question: str) -> list[dict[str, str]]:
             week_start=conventions.week_start,
             fiscal_year_start_month=conventions.fiscal_year_start_month,
         )
-        last = end - timedelta(days=1)
-        out.append({"name": period.name, "text": f"{period.label.en} / {period.label.zh}: {start}..{last}"})
+        text = load_texts(PROMPTS, "knowledge")["period"].render(
+            label_en=period.label.en, label_zh=period.label.zh, start=str(start), end=str(end - timedelta(days=1))
+        )
+        out.append({"name": period.name, "text": text})
     return out
 
 
@@ -432,9 +443,7 @@ async def _ask_tuned(state: State, ctx: Context) -> tuple[FittedPrompt, Structur
 
 
 def _unanswerable(state: State) -> str:
-    if state.language == "zh":
-        return "指标目录中没有能回答这个问题的数据"
-    return "the metric catalog holds nothing that answers this question"
+    return load_texts(PROMPTS, "abstain")["unanswerable"].render(state.language)
 
 
 def _trims(*, linked: int) -> tuple[Trim, ...]:
@@ -616,9 +625,10 @@ async def approve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         try:
             result = check_sql(decision["sql"], runtime.context.gate)
         except SQLGateError as exc:
-            return {"abstained": True, "reason": f"the edited SQL was rejected: {exc}"}
+            reason = load_texts(PROMPTS, "abstain")["edit_rejected"].render(state.language, error=str(exc))
+            return {"abstained": True, "reason": reason}
         return {"sql": decision["sql"], "gated_sql": result.sql, "path": "edited", "query": None, "period": None}
-    return {"abstained": True, "reason": "the SQL was rejected by the reviewer"}
+    return {"abstained": True, "reason": load_texts(PROMPTS, "abstain")["reviewer_rejected"].render(state.language)}
 
 
 async def execute(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -630,6 +640,10 @@ async def execute(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         result = await asyncio.to_thread(
             ctx.runner.run, state.gated_sql, max_rows=ctx.max_rows, timeout_s=ctx.timeout_s
         )
+    except WarehouseUnavailableError:
+        # The warehouse itself is unreachable: no query can run however it is written, so the turn ends with that
+        # one sentence (as for an unreachable model server) instead of asking the model to repair its SQL.
+        raise
     except WarehouseError as exc:
         return {"errors": [*state.errors, str(exc)], "timings": {"execute": time.perf_counter() - began}}
     frame = result.frame
@@ -718,11 +732,27 @@ async def answer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 async def abstain(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Say honestly that the question cannot be answered, why, and what was tried."""
-    reason = state.reason or (state.errors[-1] if state.errors else "no valid query could be produced")
-    tried = f" ({state.attempts} attempt{'s' if state.attempts != 1 else ''})" if state.attempts else ""
-    if state.language == "zh":
-        text = f"抱歉，我无法回答这个问题：{reason}{tried}。"
+    """Say honestly that the question cannot be answered, why, and what was tried.
+
+    When every attempt failed, the first error is named as the cause: later attempts only repair it, and the last
+    (the SQL fallback's longer prompt, say) often fails for reasons of its own. The last is named too when it differs.
+    """
+    texts = load_texts(PROMPTS, "abstain")
+    language = state.language
+    if state.reason:
+        reason = state.reason
+    elif state.errors:
+        first, last = (_clause(error) for error in (state.errors[0], state.errors[-1]))
+        attempts = max(state.attempts, len(state.errors))
+        reason = texts["attempts_failed"].render(
+            language, attempts=attempts, first=first, last=last if last != first else ""
+        )
     else:
-        text = f"I can't answer that: {reason}{tried}."
+        reason = texts["no_query"].render(language)
+    text = texts["declined"].render(language, reason=reason)
     return {"abstained": True, "reason": reason, "answer": text, "messages": [AIMessage(content=text)]}
+
+
+def _clause(error: str) -> str:
+    """An error sentence as a clause to quote inside another: one line, no closing full stop."""
+    return " ".join(error.split()).rstrip(".")

@@ -1,7 +1,8 @@
 """The declarative chart spec and the rules that choose it from a result's shape.
 
 Nothing a model writes is executed: the chart kind follows from which columns are time, dimension and metric
-columns (declared by the query, or inferred from dtypes) and how many rows and categories there are.
+columns (declared by the query, or inferred from the values) and how many rows and categories there are. The data
+is a DataFrame or plain columns (``{name: [values]}``); both are read the same way.
 
 * ``card``: one row, one metric, no dimension (a single number such as "GMV last month").
 * ``line``: a time column plus metrics, optionally split by one dimension with at most :data:`MAX_SERIES` values.
@@ -16,18 +17,17 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
 from kubeai.errors import ChartError
-
-if TYPE_CHECKING:
-    import pandas as pd
+from tools.charts._table import ChartData, as_columns, distinct, infer_role, is_missing, row_count
 
 __all__ = [
     "HORIZONTAL_AFTER_CATEGORIES",
     "HORIZONTAL_AFTER_LABEL_WIDTH",
     "MAX_BAR_CATEGORIES",
     "MAX_SERIES",
+    "ChartData",
     "ChartKind",
     "ChartSpec",
     "choose_chart",
@@ -55,6 +55,8 @@ class ChartSpec:
         unit: Unit shown with values, e.g. ``元``, ``%`` or ``orders``.
         horizontal: For ``bar``: categories on the y axis (many or long labels).
         columns: For ``table``: the columns shown, in order; empty means all.
+        labels: Display names of columns (e.g. ``成交额（CNY）`` for ``gmv``), used for axis titles, trace and
+            legend names, the card title and table headers; a column without one shows its name.
     """
 
     kind: ChartKind
@@ -65,12 +67,18 @@ class ChartSpec:
     unit: str | None = None
     horizontal: bool = False
     columns: tuple[str, ...] = field(default=())
+    labels: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(ChartKind):
             raise ChartError(f"Chart kind {self.kind!r} is unknown; use one of line, bar, card or table.")
         object.__setattr__(self, "y", tuple(self.y))
         object.__setattr__(self, "columns", tuple(self.columns))
+        if not isinstance(self.labels, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.labels.items()
+        ):
+            raise ChartError("Chart labels must map column names to display names (strings).")
+        object.__setattr__(self, "labels", dict(self.labels))
         if self.kind in {"line", "bar"} and (self.x is None or not self.y):
             raise ChartError(f"A {self.kind} chart needs an x column and at least one y column; set x and y.")
         if self.kind == "card" and len(self.y) != 1:
@@ -85,6 +93,7 @@ class ChartSpec:
         data = asdict(self)
         data["y"] = list(self.y)
         data["columns"] = list(self.columns)
+        data["labels"] = dict(self.labels)
         return data
 
     @classmethod
@@ -94,7 +103,7 @@ class ChartSpec:
         Raises:
             kubeai.errors.ChartError: A key is unknown or a value has the wrong type.
         """
-        known = {"kind", "title", "x", "y", "series", "unit", "horizontal", "columns"}
+        known = {"kind", "title", "x", "y", "series", "unit", "horizontal", "columns", "labels"}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ChartError(f"Chart spec has unknown keys {unknown}; use only {sorted(known)}.")
@@ -110,6 +119,8 @@ class ChartSpec:
                 raise ChartError(f"Chart spec field {key!r} must be a list of column names.")
         if not isinstance(data.get("horizontal", False), bool):
             raise ChartError("Chart spec field 'horizontal' must be true or false.")
+        if not isinstance(data.get("labels", {}), Mapping):
+            raise ChartError("Chart spec field 'labels' must map column names to display names.")
         return cls(
             kind=data.get("kind"),  # type: ignore[arg-type]  # validated in __post_init__
             title=data.get("title", ""),
@@ -119,6 +130,7 @@ class ChartSpec:
             unit=data.get("unit"),
             horizontal=data.get("horizontal", False),
             columns=tuple(data.get("columns", ())),
+            labels=data.get("labels", {}),
         )
 
 
@@ -128,12 +140,13 @@ def display_width(text: str) -> int:
 
 
 def _roles(
-    frame: pd.DataFrame, time_columns: Sequence[str], dimension_columns: Sequence[str], metric_columns: Sequence[str]
+    columns: Mapping[str, Sequence[Any]],
+    time_columns: Sequence[str],
+    dimension_columns: Sequence[str],
+    metric_columns: Sequence[str],
 ) -> tuple[list[str], list[str], list[str]]:
-    """Time, dimension and metric columns: declared roles first, the rest inferred from dtypes."""
-    from pandas.api import types as ptypes
-
-    present = [str(c) for c in frame.columns]
+    """Time, dimension and metric columns: declared roles first, the rest inferred from their values."""
+    present = list(columns)
     declared = {*time_columns, *dimension_columns, *metric_columns}
     times = [c for c in time_columns if c in present]
     dims = [c for c in dimension_columns if c in present and c not in times]
@@ -141,79 +154,91 @@ def _roles(
     for name in present:
         if name in declared:
             continue
-        dtype = frame[name].dtype
-        if ptypes.is_datetime64_any_dtype(dtype):
-            times.append(name)
-        elif ptypes.is_numeric_dtype(dtype) and not ptypes.is_bool_dtype(dtype):
-            metrics.append(name)
-        else:
-            dims.append(name)
+        {"time": times, "dimension": dims, "metric": metrics}[infer_role(columns[name])].append(name)
     return times, dims, metrics
 
 
 def choose_chart(
-    frame: pd.DataFrame,
+    data: ChartData,
     *,
     time_columns: Sequence[str] = (),
     dimension_columns: Sequence[str] = (),
     metric_columns: Sequence[str] = (),
     title: str = "",
     unit: str | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> ChartSpec:
     """Choose the chart for a query result from its shape.
 
     Args:
-        frame: The result.
-        time_columns: Columns the query grouped by time (date, month, ...); datetime columns are found anyway.
+        data: The result: a DataFrame, or plain columns (``{name: [values]}``, in column order).
+        time_columns: Columns the query grouped by time (date, month, ...); date columns are found anyway.
         dimension_columns: Columns the query grouped by (region, channel, ...); text columns are found anyway.
         metric_columns: The measures; numeric columns not declared otherwise are treated as metrics.
         title: Chart title.
-        unit: Unit of the metrics, shown on the axis or card.
+        unit: Unit of the metrics, shown on the axis or card when no label says it.
+        labels: Display names of columns for axes, legends, the card and table headers (see :class:`ChartSpec`).
 
     Returns:
-        A spec that :func:`tools.charts.build_figure` can render for this frame.
+        A spec that :func:`tools.charts.build_figure` can render for this data.
     """
-    columns = tuple(str(c) for c in frame.columns)
-    table = ChartSpec(kind="table", title=title, unit=unit, columns=columns)
-    times, dims, metrics = _roles(frame, time_columns, dimension_columns, metric_columns)
-    rows = len(frame)
+    columns = as_columns(data)
+    shown = dict(labels or {})
+    table = ChartSpec(kind="table", title=title, unit=unit, columns=tuple(columns), labels=shown)
+    times, dims, metrics = _roles(columns, time_columns, dimension_columns, metric_columns)
+    rows = row_count(columns)
     if rows == 0 or not metrics:
         return table
     if rows == 1 and len(metrics) == 1 and not dims:
-        if frame[metrics[0]].isna().iloc[0]:
+        if is_missing(columns[metrics[0]][0]):
             return table
-        return ChartSpec(kind="card", title=title, y=(metrics[0],), unit=unit)
+        return ChartSpec(kind="card", title=title, y=(metrics[0],), unit=unit, labels=shown)
     if times:
-        return _time_chart(frame, times, dims, metrics, title=title, unit=unit) or table
-    return _bar_chart(frame, dims, metrics, title=title, unit=unit) or table
+        return _time_chart(columns, times, dims, metrics, title=title, unit=unit, labels=shown) or table
+    return _bar_chart(columns, dims, metrics, title=title, unit=unit, labels=shown) or table
 
 
 def _time_chart(
-    frame: pd.DataFrame, times: list[str], dims: list[str], metrics: list[str], *, title: str, unit: str | None
+    columns: Mapping[str, Sequence[Any]],
+    times: list[str],
+    dims: list[str],
+    metrics: list[str],
+    *,
+    title: str,
+    unit: str | None,
+    labels: dict[str, str],
 ) -> ChartSpec | None:
     extra = times[1:] + dims
     if not extra:
-        return ChartSpec(kind="line", title=title, x=times[0], y=tuple(metrics), unit=unit)
-    if len(extra) == 1 and len(metrics) == 1 and frame[extra[0]].nunique(dropna=False) <= MAX_SERIES:
-        return ChartSpec(kind="line", title=title, x=times[0], y=(metrics[0],), series=extra[0], unit=unit)
+        return ChartSpec(kind="line", title=title, x=times[0], y=tuple(metrics), unit=unit, labels=labels)
+    if len(extra) == 1 and len(metrics) == 1 and len(distinct(columns[extra[0]])) <= MAX_SERIES:
+        return ChartSpec(
+            kind="line", title=title, x=times[0], y=(metrics[0],), series=extra[0], unit=unit, labels=labels
+        )
     return None
 
 
 def _bar_chart(
-    frame: pd.DataFrame, dims: list[str], metrics: list[str], *, title: str, unit: str | None
+    columns: Mapping[str, Sequence[Any]],
+    dims: list[str],
+    metrics: list[str],
+    *,
+    title: str,
+    unit: str | None,
+    labels: dict[str, str],
 ) -> ChartSpec | None:
     if not dims or len(dims) > 2:
         return None
     x = dims[0]
-    categories = frame[x].nunique(dropna=False)
-    if categories > MAX_BAR_CATEGORIES:
+    categories = distinct(columns[x])
+    if len(categories) > MAX_BAR_CATEGORIES:
         return None
     series = None
     if len(dims) == 2:
-        if len(metrics) != 1 or frame[dims[1]].nunique(dropna=False) > MAX_SERIES:
+        if len(metrics) != 1 or len(distinct(columns[dims[1]])) > MAX_SERIES:
             return None
         series = dims[1]
-    widest = max((display_width(str(v)) for v in frame[x].dropna().unique()), default=0)
-    horizontal = categories > HORIZONTAL_AFTER_CATEGORIES or widest > HORIZONTAL_AFTER_LABEL_WIDTH
+    widest = max((display_width(str(v)) for v in categories if v is not None), default=0)
+    horizontal = len(categories) > HORIZONTAL_AFTER_CATEGORIES or widest > HORIZONTAL_AFTER_LABEL_WIDTH
     y = (metrics[0],) if series else tuple(metrics)
-    return ChartSpec(kind="bar", title=title, x=x, y=y, series=series, unit=unit, horizontal=horizontal)
+    return ChartSpec(kind="bar", title=title, x=x, y=y, series=series, unit=unit, horizontal=horizontal, labels=labels)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from kubeai.errors import WarehouseError
+from kubeai.errors import WarehouseError, WarehouseUnavailableError
 
 __all__ = ["check_limits", "connection_error", "query_error", "timeout_error"]
 
@@ -35,9 +35,9 @@ def query_error(engine: str, exc: BaseException | str) -> WarehouseError:
     return WarehouseError(f"{engine} rejected the query ({_db_words(exc)}); fix the SQL and try again.")
 
 
-def connection_error(engine: str, target: str, exc: BaseException | str) -> WarehouseError:
+def connection_error(engine: str, target: str, exc: BaseException | str) -> WarehouseUnavailableError:
     """The error for a warehouse that could not be reached or opened."""
-    return WarehouseError(
+    return WarehouseUnavailableError(
         f"Could not connect to the {engine} warehouse at {target} ({_db_words(exc)}); "
         "check that it is running and that warehouse.url is right."
     )

@@ -57,8 +57,9 @@ class SQLRunner(Protocol):
             The rows and how the query went.
 
         Raises:
-            kubeai.errors.WarehouseError: The statement failed, ran too long, or the warehouse is unreachable;
-                the message includes the database's own words so a model can repair the query.
+            kubeai.errors.WarehouseUnavailableError: The warehouse cannot be reached or opened (no query can run).
+            kubeai.errors.WarehouseError: The statement failed or ran too long; the message includes the
+                database's own words so a model can repair the query.
         """
         ...
 

@@ -122,7 +122,7 @@ async def test_approval_interrupt_then_approve_edit_or_reject(open_agent: Any) -
 
         await agent.ask("各地区的GMV是多少？", thread_id="t-reject")
         rejected = await agent.resume("t-reject", "reject")
-        assert rejected.abstained and "rejected" in rejected.reason
+        assert rejected.abstained and "拒绝" in rejected.reason  # the reason is in the question's language
 
 
 async def test_edited_sql_still_passes_the_gate(open_agent: Any) -> None:

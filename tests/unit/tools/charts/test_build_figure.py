@@ -126,3 +126,25 @@ def test_png_without_a_browser_fails_clearly(tmp_path: Path) -> None:
     with pytest.raises(ChartError, match="No Chrome or Chromium was found"):
         export_chart(fig, tmp_path / "chart.png", browser_path=tmp_path / "no-such-chrome")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_labels_title_the_axes_traces_card_and_table() -> None:
+    labels = {"region": "地区", "gmv": "成交额（CNY）", "orders": "订单量"}
+    data = {"region": ["华东", "华北"], "gmv": [3.0, 2.0], "orders": [30, 20]}
+    bar = build_figure(ChartSpec(kind="bar", x="region", y=("gmv",), unit="CNY", labels=labels), data)
+    assert (bar.layout.xaxis.title.text, bar.layout.yaxis.title.text) == ("地区", "成交额（CNY）")
+    two = build_figure(ChartSpec(kind="bar", x="region", y=("gmv", "orders"), labels=labels), data)
+    assert [t.name for t in two.data] == ["成交额（CNY）", "订单量"]
+    card = build_figure(ChartSpec(kind="card", y=("gmv",), labels=labels), {"gmv": [3.0]})
+    assert card.data[0].title.text == "成交额（CNY）"
+    table = build_figure(ChartSpec(kind="table", labels=labels), data)
+    assert list(table.data[0].header.values) == ["地区", "成交额（CNY）", "订单量"]
+    unlabelled = build_figure(ChartSpec(kind="bar", x="region", y=("gmv",), unit="CNY"), data)
+    assert (unlabelled.layout.xaxis.title.text, unlabelled.layout.yaxis.title.text) == ("region", "gmv (CNY)")
+
+
+def test_plain_columns_draw_the_same_figure_as_a_dataframe() -> None:
+    frame = pd.DataFrame({"month": list(MONTHS) * 2, "channel": ["App"] * 6 + [None] * 6, "orders": range(12)})
+    columns = {name: frame[name].tolist() for name in frame.columns}
+    spec = choose_chart(frame, title="月度订单")
+    assert figure_json(build_figure(spec, columns)) == figure_json(build_figure(spec, frame))

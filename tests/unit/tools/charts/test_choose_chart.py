@@ -128,9 +128,19 @@ def test_spec_validation() -> None:
 
 
 def test_spec_round_trips_through_plain_data() -> None:
-    spec = ChartSpec(kind="bar", title="各区域", x="region", y=("gmv",), series="channel", unit="元", horizontal=True)
+    spec = ChartSpec(
+        kind="bar",
+        title="各区域",
+        x="region",
+        y=("gmv",),
+        series="channel",
+        unit="元",
+        horizontal=True,
+        labels={"region": "地区", "gmv": "成交额（CNY）"},
+    )
     data = spec.as_dict()
     assert data["y"] == ["gmv"]
+    assert data["labels"] == {"region": "地区", "gmv": "成交额（CNY）"}
     assert ChartSpec.from_dict(data) == spec
 
 
@@ -142,8 +152,35 @@ def test_spec_round_trips_through_plain_data() -> None:
         {"kind": "card", "y": ["gmv"], "unit": 3},
         {"kind": "card", "y": ["gmv"], "horizontal": "yes"},
         {"kind": "script", "y": ["gmv"]},
+        {"kind": "card", "y": ["gmv"], "labels": ["GMV"]},
+        {"kind": "card", "y": ["gmv"], "labels": {"gmv": {"text": "<script>"}}},
     ],
 )
 def test_spec_from_untrusted_data_is_validated(data: dict[str, object]) -> None:
     with pytest.raises(ChartError):
         ChartSpec.from_dict(data)
+
+
+def test_plain_columns_are_read_like_a_dataframe() -> None:
+    frame = pd.DataFrame({"month": MONTHS, "channel": ["App", "网页"] * 6, "orders": range(12)})
+    columns = {name: frame[name].tolist() for name in frame.columns}
+    assert choose_chart(columns) == choose_chart(frame)
+    regions = {"region": ["华东", "华北", None], "gmv": [3.0, None, 1.0]}
+    spec = choose_chart(regions, labels={"region": "地区"})
+    assert (spec.kind, spec.x, spec.y, spec.labels) == ("bar", "region", ("gmv",), {"region": "地区"})
+
+
+def test_declared_roles_win_over_values() -> None:
+    # A year bucket holds integers; declared a time column, it is the x axis, not a second measure.
+    columns = {"region": ["华东", "华北"] * 2, "order_date_year": [2024, 2024, 2025, 2025], "gmv": [1.0, 2.0, 3.0, 4.0]}
+    inferred = choose_chart(columns)
+    assert inferred.y == ("order_date_year", "gmv")
+    declared = choose_chart(
+        columns, time_columns=["order_date_year"], dimension_columns=["region"], metric_columns=["gmv"]
+    )
+    assert (declared.kind, declared.x, declared.y, declared.series) == ("line", "order_date_year", ("gmv",), "region")
+
+
+def test_columns_of_different_lengths_are_a_chart_error() -> None:
+    with pytest.raises(ChartError, match="different lengths"):
+        choose_chart({"region": ["a", "b"], "gmv": [1.0]})
