@@ -69,8 +69,12 @@ class GateContext:
         scope_filters: Mandatory predicates per table, written in the source dialect against that table
             alone, e.g. ``{"orders": "orders.tenant_id = 42"}``. Every occurrence of the table is replaced by
             a filtered subquery, so the predicate holds under joins, outer joins, subqueries and CTEs.
-        extra_functions: Lowercase names of functions sqlglot does not model (``exp.Anonymous``) to allow on
-            top of :data:`tools.sql_gate.functions.ALLOWED_ANONYMOUS_FUNCTIONS`. Denied names cannot be added.
+        extra_functions: Lowercase function names to allow on top of
+            :data:`tools.sql_gate.functions.ALLOWED_FUNCTIONS` (a warehouse's own UDFs). Denied names cannot be
+            added.
+        cross_join_tables: Tables small enough to join without a join condition (a 12-month calendar, a list
+            of regions); the ``no_cartesian_product`` rule rejects every other such join. Each must be in the
+            schema. The warehouse's own row estimate still bounds what such a join produces.
         max_sql_chars: Longer input is rejected before tokenizing.
 
     Raises:
@@ -84,6 +88,7 @@ class GateContext:
     max_rows: int = 1000
     scope_filters: Mapping[str, str] = field(default_factory=dict)
     extra_functions: frozenset[str] = frozenset()
+    cross_join_tables: frozenset[str] = frozenset()
     max_sql_chars: int = 20_000
 
     def __post_init__(self) -> None:
@@ -128,6 +133,13 @@ class GateContext:
                     field="extra_functions",
                 )
         object.__setattr__(self, "extra_functions", frozenset(self.extra_functions))
+        unknown_tables = sorted(set(self.cross_join_tables) - set(self.schema))
+        if unknown_tables:
+            raise ConfigError(
+                f"cross_join_tables names tables not in the schema: {', '.join(unknown_tables)}.",
+                field="cross_join_tables",
+            )
+        object.__setattr__(self, "cross_join_tables", frozenset(self.cross_join_tables))
         object.__setattr__(self, "scope_filters", MappingProxyType(dict(self.scope_filters)))
         _ = self.scope_predicates  # validate eagerly
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tools.sql_gate.rules.allowlist import allowlist_columns, allowlist_tables
 from tools.sql_gate.rules.lexical import lexical
 from tools.sql_gate.rules.limit import limit
+from tools.sql_gate.rules.no_cartesian_product import no_cartesian_product
 from tools.sql_gate.rules.no_dangerous_functions import no_dangerous_functions
 from tools.sql_gate.rules.parse import parse
 from tools.sql_gate.rules.qualify import qualify
@@ -19,6 +20,7 @@ __all__ = [
     "allowlist_tables",
     "lexical",
     "limit",
+    "no_cartesian_product",
     "no_dangerous_functions",
     "parse",
     "qualify",
@@ -35,6 +37,7 @@ RULES: tuple[Rule, ...] = (
     allowlist_tables,
     qualify,
     allowlist_columns,
+    no_cartesian_product,
     scope_filters,
     limit,
     transpile,

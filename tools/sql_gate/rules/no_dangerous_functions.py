@@ -8,11 +8,12 @@ from sqlglot import exp
 
 from tools.sql_gate.context import GateContext
 from tools.sql_gate.functions import (
-    ALLOWED_ANONYMOUS_FUNCTIONS,
     ALLOWED_CAST_TYPES,
     ALLOWED_FUNCTIONS,
+    SYNTAX_FUNCTIONS,
     function_name,
     is_denied_function_name,
+    written_name,
 )
 from tools.sql_gate.rules.lexical import LITERAL_TOKENS
 from tools.sql_gate.state import GateState, reject
@@ -57,7 +58,8 @@ def _check_cast(node: exp.Cast) -> None:
 
 
 def _check_function(node: exp.Func, context: GateContext, sql: str) -> None:
-    name = function_name(node, sql)
+    written = written_name(node, sql)
+    name = written or function_name(node)
     parent = node.parent
     if isinstance(parent, exp.Dot) and parent.expression is node:
         reject(
@@ -71,19 +73,15 @@ def _check_function(node: exp.Func, context: GateContext, sql: str) -> None:
             f"the function {name}() can read files, reach the network or the system, or change settings, "
             "so it is never allowed; compute the answer from the allowed tables.",
         )
-    if isinstance(node, exp.Anonymous):
-        if name not in ALLOWED_ANONYMOUS_FUNCTIONS and name not in context.extra_functions:
-            reject(
-                RULE,
-                f"the function {name}() is not on the gate's function allowlist; use standard aggregate, "
-                "date, string or math functions.",
-            )
-    elif type(node) not in ALLOWED_FUNCTIONS:
-        reject(
-            RULE,
-            f"the function {name}() is not on the gate's function allowlist; use standard aggregate, date, "
-            "string or math functions.",
-        )
+    if name in ALLOWED_FUNCTIONS or name in context.extra_functions:
+        return
+    if written is None and type(node) in SYNTAX_FUNCTIONS:
+        return
+    reject(
+        RULE,
+        f"the function {name}() is not on the gate's function allowlist; use standard aggregate, window, date, "
+        "string or math functions.",
+    )
 
 
 def no_dangerous_functions(state: GateState, context: GateContext) -> GateState:
@@ -94,7 +92,9 @@ def no_dangerous_functions(state: GateState, context: GateContext) -> GateState:
     table (DuckDB ``FROM 'file.csv'``, which reads the file); any call whose name is on the denylist
     (:data:`tools.sql_gate.functions.DENIED_FUNCTION_NAMES` and prefixes: file, network, system, settings,
     sleep and catalog functions, whatever their quoting or case); schema-qualified calls (``main.lower(x)``);
-    any other function that is not on the allowlist; casts to types outside
+    any other call whose written name is not on the allowlist
+    (:data:`tools.sql_gate.functions.ALLOWED_FUNCTIONS` plus ``GateContext.extra_functions``), and grammar nodes
+    outside :data:`tools.sql_gate.functions.SYNTAX_FUNCTIONS`; casts to types outside
     :data:`tools.sql_gate.functions.ALLOWED_CAST_TYPES` (``'pg_shadow'::regclass``); and placeholders,
     ``@variables`` and ``@@session`` parameters, which read state outside the query.
     """

@@ -113,3 +113,9 @@ def make_context(**overrides: Any) -> GateContext:
 def load_corpus(name: str) -> list[dict[str, Any]]:
     lines = (CORPUS / name).read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
+
+
+def runs_on(case: dict[str, Any], target: str) -> bool:
+    """Whether a valid case is expected to run on ``target``: a case may name its ``targets`` when it calls a
+    function only one engine has (DuckDB ``arg_max``, PostgreSQL ``every``); by default it runs on both."""
+    return target in case.get("targets", ("duckdb", "postgres"))

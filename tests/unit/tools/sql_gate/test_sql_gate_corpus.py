@@ -11,7 +11,7 @@ import sqlglot
 from sqlglot import exp
 
 from kubeai.errors import SQLGateError
-from tests.unit.tools.sql_gate.sql_gate_samples import load_corpus, make_context
+from tests.unit.tools.sql_gate.sql_gate_samples import load_corpus, make_context, runs_on
 from tools.sql_gate import RULES, GateContext, GateState, check_sql
 
 HOSTILE = load_corpus("hostile.jsonl")
@@ -54,8 +54,15 @@ def test_hostile_sql_is_rejected_by_the_named_rule(case: dict[str, Any]) -> None
     assert "Traceback" not in message
 
 
-@pytest.mark.parametrize("case", VALID, ids=_case_id)
-@pytest.mark.parametrize("target", TARGETS)
+VALID_BY_TARGET = [
+    pytest.param(case, target, id=f"{target}-{case['note']}")
+    for target in TARGETS
+    for case in VALID
+    if runs_on(case, target)
+]
+
+
+@pytest.mark.parametrize(("case", "target"), VALID_BY_TARGET)
 def test_valid_sql_passes_and_reads_back_as_the_same_tree(case: dict[str, Any], target: str) -> None:
     source = case.get("dialect", "duckdb")
     context = _context(source, target)
@@ -99,6 +106,7 @@ def test_valid_sql_renders_in_other_warehouse_dialects(target: str) -> None:
             continue
         assert len(sqlglot.parse(result.sql, read=target)) == 1
         rendered += 1
-    # A dialect that cannot express a construct must say so through the transpile rule, and rarely.
+    # A dialect that cannot express a construct must say so through the transpile rule, and rarely (engine-specific
+    # aggregates such as DuckDB's list(x ORDER BY y) are in the corpus too).
     assert set(rejected_by) <= {"transpile"}
-    assert rendered >= len(VALID) - 5
+    assert rendered >= len(VALID) - len(VALID) // 10

@@ -60,6 +60,7 @@ def test_rules_run_in_the_documented_order() -> None:
         "allowlist_tables",
         "qualify",
         "allowlist_columns",
+        "no_cartesian_product",
         "scope_filters",
         "limit",
         "transpile",
