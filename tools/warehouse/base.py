@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["QueryResult", "SQLRunner"]
+__all__ = ["PlanEstimate", "QueryResult", "SQLRunner"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,21 @@ class QueryResult:
     sql: str
 
 
+@dataclass(frozen=True)
+class PlanEstimate:
+    """What the engine's own planner expects a query to cost, from ``EXPLAIN`` without running it.
+
+    Attributes:
+        rows: The most rows any step of the plan is expected to produce (a join's output, a scan), not just the
+            final result: ``SELECT count(*)`` over a cross join of two million-row tables returns one row but
+            builds 10^12 on the way.
+        engine: The engine that made the estimate, for messages (``DuckDB``, ``PostgreSQL``).
+    """
+
+    rows: float
+    engine: str
+
+
 @runtime_checkable
 class SQLRunner(Protocol):
     """A read-only connection to one warehouse.
@@ -48,6 +63,9 @@ class SQLRunner(Protocol):
     def run(self, sql: str, *, max_rows: int, timeout_s: float) -> QueryResult:
         """Execute one read-only statement.
 
+        A runner opened with a ``max_estimated_rows`` bound first asks :meth:`estimate` and refuses, without
+        running it, a statement the engine expects to build more rows than that in any one step.
+
         Args:
             sql: The statement, already checked by the SQL gate.
             max_rows: Fetch at most this many rows; ``QueryResult.truncated`` says whether more existed.
@@ -60,6 +78,18 @@ class SQLRunner(Protocol):
             kubeai.errors.WarehouseUnavailableError: The warehouse cannot be reached or opened (no query can run).
             kubeai.errors.WarehouseError: The statement failed or ran too long; the message includes the
                 database's own words so a model can repair the query.
+        """
+        ...
+
+    def estimate(self, sql: str, *, timeout_s: float) -> PlanEstimate | None:
+        """The engine's estimate for a statement, from its ``EXPLAIN``, without running it.
+
+        Returns:
+            The estimate, or None when the engine gives no row estimates (the runner then runs queries without
+            checking their size first).
+
+        Raises:
+            kubeai.errors.WarehouseError: The engine could not plan the statement.
         """
         ...
 

@@ -5,23 +5,30 @@ extension installation or loading, so even SQL that bypassed the gate cannot wri
 ``/etc/passwd``, ``COPY ... TO`` a file, ``ATTACH`` another database or turn those settings back on. DuckDB has no
 server-side statement timeout: a timer thread calls ``connection.interrupt()`` after ``timeout_s``. Rows are
 fetched one 2,048-row vector at a time until ``max_rows + 1`` have arrived, so a huge result never lands in memory.
+With ``max_estimated_rows`` set, ``EXPLAIN (FORMAT JSON)`` runs first and a query whose plan is estimated to
+build more rows than that in one step is refused before it starts.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from kubeai.errors import WarehouseError
 from tools.warehouse._errors import check_limits, query_error, timeout_error
+from tools.warehouse._estimate import check_estimate, duckdb_plan_rows
 from tools.warehouse._frame import dedupe_columns, normalise_frame
-from tools.warehouse.base import QueryResult
+from tools.warehouse.base import PlanEstimate, QueryResult
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
+
+_T = TypeVar("_T")
 
 __all__ = ["DUCKDB_CONFIG", "DuckDBRunner"]
 
@@ -40,6 +47,8 @@ class DuckDBRunner:
 
     Args:
         path: The DuckDB file; it must exist.
+        max_estimated_rows: Refuse, before running, a query whose plan DuckDB estimates to build more rows than
+            this in one step (a join without a join condition); None runs every query.
 
     Raises:
         kubeai.errors.WarehouseError: The file does not exist or is not a DuckDB database.
@@ -47,7 +56,7 @@ class DuckDBRunner:
 
     dialect = "duckdb"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, max_estimated_rows: int | None = None) -> None:
         import duckdb
 
         if not path.is_file():
@@ -55,6 +64,7 @@ class DuckDBRunner:
                 f"Warehouse file {path} does not exist; build the demo with `kubeai warehouse build-demo`."
             )
         self.path = path
+        self.max_estimated_rows = max_estimated_rows
         try:
             self._conn: duckdb.DuckDBPyConnection | None = duckdb.connect(
                 str(path), read_only=True, config=DUCKDB_CONFIG
@@ -72,9 +82,26 @@ class DuckDBRunner:
 
     def run(self, sql: str, *, max_rows: int, timeout_s: float) -> QueryResult:
         """Execute one read-only statement; see :meth:`tools.warehouse.SQLRunner.run`."""
+        check_limits(max_rows, timeout_s)
+
+        def execute(conn: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, bool]:
+            if self.max_estimated_rows is not None:
+                check_estimate(_estimate(conn, sql), self.max_estimated_rows)
+            return _fetch(conn.execute(sql), max_rows)
+
+        started = time.perf_counter()
+        frame, truncated = self._interruptible(execute, timeout_s)
+        return QueryResult(frame=frame, truncated=truncated, elapsed_s=time.perf_counter() - started, sql=sql)
+
+    def estimate(self, sql: str, *, timeout_s: float) -> PlanEstimate | None:
+        """DuckDB's estimate for a statement; see :meth:`tools.warehouse.SQLRunner.estimate`."""
+        check_limits(1, timeout_s)
+        return self._interruptible(lambda conn: _estimate(conn, sql), timeout_s)
+
+    def _interruptible(self, work: Callable[[duckdb.DuckDBPyConnection], _T], timeout_s: float) -> _T:
+        """Run ``work`` on the connection, interrupting it after ``timeout_s``; DuckDB errors become one sentence."""
         import duckdb
 
-        check_limits(max_rows, timeout_s)
         with self._lock:
             conn = self._conn
             if conn is None:
@@ -89,11 +116,9 @@ class DuckDBRunner:
 
             timer = threading.Timer(timeout_s, cancel)
             timer.daemon = True
-            started = time.perf_counter()
             timer.start()
             try:
-                cursor = conn.execute(sql)
-                frame, truncated = _fetch(cursor, max_rows)
+                return work(conn)
             except duckdb.InterruptException as exc:
                 raise timeout_error(timeout_s) from exc
             except duckdb.Error as exc:
@@ -103,8 +128,6 @@ class DuckDBRunner:
             finally:
                 finished.set()
                 timer.cancel()
-            elapsed = time.perf_counter() - started
-        return QueryResult(frame=frame, truncated=truncated, elapsed_s=elapsed, sql=sql)
 
     def close(self) -> None:
         """Close the connection; calling it twice is harmless."""
@@ -112,6 +135,12 @@ class DuckDBRunner:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def _estimate(conn: duckdb.DuckDBPyConnection, sql: str) -> PlanEstimate:
+    rows = conn.execute(f"EXPLAIN (FORMAT JSON) {sql}").fetchall()
+    plan = [node for row in rows for node in json.loads(row[1])]
+    return PlanEstimate(rows=duckdb_plan_rows(plan), engine="DuckDB")
 
 
 def _fetch(cursor: duckdb.DuckDBPyConnection, max_rows: int) -> tuple[pd.DataFrame, bool]:

@@ -26,13 +26,16 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _SCHEME_WITHOUT_SLASHES = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:(?![\\/])")
 
 
-def open_runner(url: str, *, base_dir: Path | None = None) -> SQLRunner:
+def open_runner(url: str, *, base_dir: Path | None = None, max_estimated_rows: int | None = None) -> SQLRunner:
     """Open a read-only runner for a warehouse URL.
 
     Args:
         url: A DuckDB file path, ``duckdb:path``, ``duckdb:///abs/path``, a PostgreSQL URL or a SQLAlchemy URL.
         base_dir: Directory that relative file paths are resolved against (the config file's directory);
             the current directory when omitted.
+        max_estimated_rows: The DuckDB and PostgreSQL runners refuse, before running, a query the engine's
+            ``EXPLAIN`` estimates to build more rows than this in one step (``warehouse.max_estimated_rows``);
+            None runs every query. Other engines give no estimate.
 
     Returns:
         A runner whose ``dialect`` names the engine for the SQL gate.
@@ -49,19 +52,19 @@ def open_runner(url: str, *, base_dir: Path | None = None) -> SQLRunner:
     if text.lower().startswith("duckdb:"):
         rest = text[len("duckdb:") :]
         rest = rest[2:] if rest.startswith("//") else rest
-        return DuckDBRunner(_resolve(rest, base_dir, url))
+        return DuckDBRunner(_resolve(rest, base_dir, url), max_estimated_rows=max_estimated_rows)
     match = _SCHEME.match(text)
     if match is not None:
         scheme = match.group(1).lower()
         if scheme in _PSYCOPG_SCHEMES:
-            return PostgresRunner(text)
+            return PostgresRunner(text, max_estimated_rows=max_estimated_rows)
         return SQLAlchemyRunner(text, base_dir=base_dir)
     if _SCHEME_WITHOUT_SLASHES.match(text):
         raise WarehouseError(
             f"Warehouse URL {text!r} is neither a file path nor a dialect://... URL; "
             "write postgresql://host/db, sqlite:///file.db or a DuckDB file path."
         )
-    return DuckDBRunner(_resolve(text, base_dir, url))
+    return DuckDBRunner(_resolve(text, base_dir, url), max_estimated_rows=max_estimated_rows)
 
 
 def _resolve(raw: str, base_dir: Path | None, url: str) -> Path:

@@ -10,7 +10,9 @@ Read-only enforcement depends on what the engine offers, from strongest to weake
 * Everything else: best effort; the transaction is rolled back after every query (the SQL gate is the real
   guard) and the timeout cancels through the driver's ``cancel()``/``interrupt()`` when it has one.
 
-Give such a warehouse a database user with SELECT rights only; that is the guarantee the runner cannot give.
+Give such a warehouse a database user with SELECT rights only; that is the guarantee the runner cannot give. These
+runners give no row estimates (``estimate`` returns None), so ``warehouse.max_estimated_rows`` does not apply; the
+SQL gate's ``no_cartesian_product`` rule and the statement timeout still do.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from kubeai.errors import WarehouseError
 from tools.warehouse._errors import check_limits, connection_error, query_error, timeout_error
 from tools.warehouse._frame import rows_to_frame
-from tools.warehouse.base import QueryResult
+from tools.warehouse.base import PlanEstimate, QueryResult
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Connection, Engine
@@ -217,6 +219,11 @@ class SQLAlchemyRunner:
             finished.set()
             timer.cancel()
         return columns, rows
+
+    def estimate(self, sql: str, *, timeout_s: float) -> PlanEstimate | None:
+        """No estimate: EXPLAIN output differs by engine and driver; see :meth:`tools.warehouse.SQLRunner.estimate`."""
+        del sql, timeout_s
+        return None
 
     def close(self) -> None:
         """Dispose of the engine and its pooled connections; calling it twice is harmless."""

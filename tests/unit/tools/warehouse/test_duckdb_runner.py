@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
 from kubeai.errors import WarehouseError
-from tools.warehouse import DuckDBRunner, QueryResult, SQLRunner, open_runner
+from tools.warehouse import DuckDBRunner, PlanEstimate, QueryResult, SQLRunner, open_runner
 
 
 @pytest.fixture
@@ -25,11 +26,14 @@ def test_query_returns_a_typed_frame(runner: DuckDBRunner) -> None:
         "SELECT r.region_name, count(*) AS orders, sum(o.paid_amount) AS gmv, min(o.order_date) AS first_day "
         "FROM orders o JOIN regions r USING (region_id) GROUP BY 1 ORDER BY 1"
     )
+    before = time.perf_counter()
     result = runner.run(sql, max_rows=100, timeout_s=10)
+    took = time.perf_counter() - before
     assert isinstance(result, QueryResult)
     assert result.sql == sql
     assert not result.truncated
-    assert result.elapsed_s >= 0
+    # elapsed_s is the query's own wall time: measured (not zero) and inside the call that produced it.
+    assert 0 < result.elapsed_s <= took
     frame = result.frame
     assert frame["region_name"].tolist() == ["West", "华东", "华北"]
     assert frame["orders"].tolist() == [1666, 1667, 1667]
@@ -126,3 +130,43 @@ def test_closed_runner_says_so(duck_path: Path) -> None:
 def test_limits_are_validated(runner: DuckDBRunner, max_rows: int, timeout_s: float) -> None:
     with pytest.raises(WarehouseError, match="must be"):
         runner.run("SELECT 1", max_rows=max_rows, timeout_s=timeout_s)
+
+
+def test_estimate_is_the_largest_step_of_the_plan(runner: DuckDBRunner) -> None:
+    # count(*) returns one row, but the product it counts has 5,000 x 5,000 rows.
+    assert runner.estimate("SELECT count(*) FROM orders a, orders b", timeout_s=5) == PlanEstimate(
+        rows=25_000_000, engine="DuckDB"
+    )
+    keyed = runner.estimate("SELECT count(*) FROM orders o JOIN regions r USING (region_id)", timeout_s=5)
+    assert keyed is not None and keyed.rows <= 5_000
+
+
+def test_a_query_estimated_over_the_bound_is_refused_before_it_runs(duck_path: Path) -> None:
+    bounded = open_runner(str(duck_path), max_estimated_rows=1_000_000)
+    try:
+        # 1.25 * 10^11 rows: run, it would end only at the 30 s timeout, with the timeout's message instead.
+        endless = "SELECT count(*) FROM orders a, orders b, orders c"
+        with pytest.raises(WarehouseError) as caught:
+            bounded.run(endless, max_rows=1, timeout_s=30)
+        assert str(caught.value) == (
+            "DuckDB estimates that this query builds about 125,000,000,000 rows in one step, more than "
+            "warehouse.max_estimated_rows (1,000,000), so it was not run; join every table on its key and filter "
+            "before aggregating."
+        )
+        # A small cross join of a tiny dimension (3 regions x 5,000 orders) is under the bound and runs.
+        small = bounded.run("SELECT count(*) AS n FROM orders o, regions r", max_rows=1, timeout_s=30)
+        assert small.frame["n"].tolist() == [15_000]
+    finally:
+        bounded.close()
+
+
+def test_without_a_bound_nothing_is_estimated(runner: DuckDBRunner) -> None:
+    assert runner.max_estimated_rows is None
+    assert runner.run("SELECT count(*) AS n FROM orders a, orders b", max_rows=1, timeout_s=30).frame["n"].tolist() == [
+        25_000_000
+    ]
+
+
+def test_estimate_errors_are_one_sentence(runner: DuckDBRunner) -> None:
+    with pytest.raises(WarehouseError, match=r'^DuckDB rejected the query \(Binder Error: .*"nope"'):
+        runner.estimate("SELECT nope FROM orders", timeout_s=5)

@@ -71,3 +71,8 @@ def test_file_on_disk_is_unchanged_by_a_session(sqlite_path: Path) -> None:
     assert sqlite_path.read_bytes() == before
     with sqlite3.connect(sqlite_path) as conn:
         assert conn.execute("SELECT count(*) FROM numbers").fetchone() == (1000,)
+
+
+def test_sqlalchemy_runners_give_no_estimate_and_ignore_no_bound(runner: SQLAlchemyRunner) -> None:
+    # No EXPLAIN row estimates here: the SQL gate's cartesian-product rule and the timeout are the guards.
+    assert runner.estimate("SELECT count(*) FROM numbers a, numbers b", timeout_s=5) is None
