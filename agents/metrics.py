@@ -159,7 +159,9 @@ class MetricsAgent:
         path = catalog_path or config.warehouse.catalog or demo_catalog_path()
         catalog = load_catalog(path)
         url = db_url or config.warehouse.url or catalog.warehouse.connection
-        runner = open_runner(url, base_dir=Path(path).resolve().parent)
+        runner = open_runner(
+            url, base_dir=Path(path).resolve().parent, max_estimated_rows=config.warehouse.max_estimated_rows
+        )
         knowledge: KnowledgeBase | None = None
         async with contextlib.AsyncExitStack() as stack:
             stack.callback(runner.close)
@@ -175,6 +177,7 @@ class MetricsAgent:
                 source_dialect=catalog.warehouse.dialect,
                 target_dialect=runner.dialect,
                 max_rows=config.warehouse.max_rows,
+                cross_join_tables=frozenset(config.warehouse.cross_join_tables),
             )
             context = Context(
                 catalog=catalog,

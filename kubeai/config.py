@@ -206,6 +206,13 @@ class WarehouseConfig(_Section):
     url: str | None = None
     statement_timeout_s: float = Field(default=30.0, gt=0)
     max_rows: int = Field(default=10_000, ge=1)
+    # Refuse, before running, a query the engine's EXPLAIN (DuckDB, PostgreSQL) expects to build more rows than this
+    # in one step, such as a join without a join condition; null runs every query. 10^9 rows is about 5 s of DuckDB
+    # work on 2 CPU cores; raise it for a warehouse whose fact tables are larger.
+    max_estimated_rows: int | None = Field(default=1_000_000_000, ge=1)
+    # Tables small enough to join without a join condition (a 12-month calendar, a list of regions); the SQL gate
+    # rejects every other such join, and max_estimated_rows still bounds these.
+    cross_join_tables: tuple[str, ...] = ()
 
 
 class MetricsAgentConfig(_Section):
