@@ -3,7 +3,8 @@
     async with MetricsAgent.open(load_config()) as agent:
         result = await agent.ask("上个月各地区的GMV是多少？")
         print(result.answer, result.sql)
-        result.frame        # pandas DataFrame
+        result.frame        # pandas DataFrame (raw column names), built once on first use
+        result.headers      # the columns' labels with units, in the question's language
         result.chart        # Plotly figure JSON
 
 Threads (``thread_id``) keep the conversation in a LangGraph checkpointer (SQLite in ``data_dir`` by default,
@@ -19,6 +20,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,8 +30,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
-from graphs.metrics import Context, InputState, State, build_graph
-from graphs.metrics.nodes import result_frame
+from graphs.metrics import ColumnInfo, Context, InputState, State, build_graph, display_headers, result_frame
 from knowledge.catalog import (
     CATALOG_COLLECTION,
     Catalog,
@@ -41,7 +42,6 @@ from knowledge.catalog import (
 from knowledge.index import KnowledgeBase, open_knowledge_base
 from kubeai.config import ProjectConfig
 from kubeai.errors import ConfigError
-from kubeai.values import json_value
 from serving.adapters import AdapterStore, active_model
 from serving.client import ModelClient
 from tools.sql_gate import GateContext
@@ -54,7 +54,13 @@ Decision = Literal["approve", "reject"] | Mapping[str, Any]
 
 @dataclass(frozen=True, kw_only=True)
 class MetricsResult:
-    """Everything one question produced."""
+    """Everything one question produced.
+
+    The result table is ``columns`` and JSON ``rows`` as the graph carried them, with what each column holds
+    (``column_info``: role, unit, format and labels; ``column_source`` says whether the compiler declared them or
+    they were inferred from free SQL's values). :attr:`frame` builds the DataFrame once, on first use;
+    :attr:`headers` are the columns' display labels.
+    """
 
     thread_id: str
     question: str
@@ -66,7 +72,8 @@ class MetricsResult:
     path: str
     sql: str | None
     dialect: str
-    frame: pd.DataFrame
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
     truncated: bool
     chart: dict[str, Any] | None
     chart_kind: str | None
@@ -80,6 +87,18 @@ class MetricsResult:
     # Per prompt of the turn: its tokens and budget, what was left out to fit the context, too long to send,
     # answer cut off by its token limit.
     prompt_fit: tuple[dict[str, Any], ...] = ()
+    column_info: tuple[ColumnInfo, ...] = ()
+    column_source: str = ""
+
+    @cached_property
+    def frame(self) -> pd.DataFrame:
+        """The result table as a DataFrame with the raw column names (dates parsed), built on first use."""
+        return result_frame(self.columns, self.rows, self.column_info)
+
+    @property
+    def headers(self) -> list[str]:
+        """The columns' labels with units in the question's language (``GMV (CNY)``, ``成交额（CNY）``)."""
+        return display_headers(self.columns, self.column_info, self.language)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary: the fields ``kubeai ask --json`` prints."""
@@ -93,8 +112,11 @@ class MetricsResult:
             "path": self.path,
             "sql": self.sql,
             "dialect": self.dialect,
-            "columns": [str(c) for c in self.frame.columns],
-            "rows": _json_rows(self.frame),
+            "columns": list(self.columns),
+            "headers": self.headers,
+            "column_info": [dict(c) for c in self.column_info],
+            "column_source": self.column_source,
+            "rows": [list(row) for row in self.rows],
             "truncated": self.truncated,
             "chart": self.chart,
             "chart_kind": self.chart_kind,
@@ -258,7 +280,8 @@ class MetricsAgent:
             path=state.path,
             sql=state.gated_sql,
             dialect=state.dialect or self.context.runner.dialect,
-            frame=result_frame(state),
+            columns=tuple(state.columns),
+            rows=tuple(tuple(row) for row in state.rows),
             truncated=state.truncated,
             chart=state.chart,
             chart_kind=state.chart_kind,
@@ -270,6 +293,8 @@ class MetricsAgent:
             tokens={k: dict(v) for k, v in state.tokens.items()},
             pending_sql=pending,
             prompt_fit=tuple(state.prompt_fit),
+            column_info=tuple(state.column_info),
+            column_source=state.column_source,
         )
 
 
@@ -323,10 +348,6 @@ def _definitions(catalog: Catalog, metrics: tuple[str, ...]) -> tuple[dict[str, 
             }
         )
     return tuple(out)
-
-
-def _json_rows(frame: pd.DataFrame) -> list[list[Any]]:
-    return [[json_value(v) for v in row] for row in frame.itertuples(index=False, name=None)]
 
 
 def ask(question: str, config: ProjectConfig, *, thread_id: str | None = None, **options: Any) -> MetricsResult:

@@ -84,7 +84,7 @@ def write_chart(result: MetricsResult, path: Path) -> Path | None:
 
 
 def print_result(result: MetricsResult, *, max_rows: int = 20) -> None:
-    """Human-readable output: answer, SQL, table, timings."""
+    """Human-readable output: answer, SQL, table (headed by the columns' labels with units), timings."""
     typer.secho(result.answer, bold=True)
     if result.abstained:
         return
@@ -92,7 +92,7 @@ def print_result(result: MetricsResult, *, max_rows: int = 20) -> None:
         typer.echo(f"\nSQL ({result.dialect}, {result.path} path):\n{result.sql}")
     if not result.frame.empty:
         with pd.option_context("display.max_columns", 20, "display.width", 160):
-            typer.echo("\n" + result.frame.head(max_rows).to_string(index=False))
+            typer.echo("\n" + result.frame.head(max_rows).to_string(index=False, header=result.headers))
         if len(result.frame) > max_rows:
             typer.echo(f"... {len(result.frame) - max_rows} more rows")
     spent = ", ".join(f"{node} {seconds:.2f}s" for node, seconds in result.timings.items())

@@ -6,6 +6,17 @@ repair, abstention, optional human approval and multi-turn threads.
 
 from graphs.metrics.context import Context, Strategy
 from graphs.metrics.graph import build_graph
+from graphs.metrics.result import ColumnInfo, column_label, display_headers, result_frame
 from graphs.metrics.state import InputState, State
 
-__all__ = ["Context", "InputState", "State", "Strategy", "build_graph"]
+__all__ = [
+    "ColumnInfo",
+    "Context",
+    "InputState",
+    "State",
+    "Strategy",
+    "build_graph",
+    "column_label",
+    "display_headers",
+    "result_frame",
+]

@@ -1,11 +1,13 @@
 """The answer sentence: chosen by the result's shape, worded from packaged templates, numbers read from the table.
 
-A 135M model misquotes numbers; the answer must not. So the sentence is composed by code from the DataFrame and
-the catalog's labels and formats, in the question's language, from the templates in ``prompts/answers.yaml``.
+A 135M model misquotes numbers; the answer must not. So the sentence is composed by code from the result's rows
+and what each column holds (role, label, unit and format, from the compiler or inferred), in the question's
+language, from the templates in ``prompts/answers.yaml``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import date, timedelta
 from functools import cache
@@ -13,10 +15,9 @@ from importlib import resources
 from typing import Any
 
 import jinja2
-import pandas as pd
 import yaml
 
-from knowledge.catalog import Catalog
+from graphs.metrics.result import ColumnInfo
 
 __all__ = ["compose_answer", "format_value"]
 
@@ -31,21 +32,28 @@ def _templates() -> dict[str, dict[str, jinja2.Template]]:
 
 
 def format_value(value: Any, fmt: str = "number", unit: str | None = None) -> str:
-    """A number as a person reads it: thousands separators, 2 decimals, percent for ratios."""
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    """A number as a person reads it: thousands separators, 2 decimals, percent for rates.
+
+    ``fmt`` is a column format (:class:`graphs.metrics.result.ColumnInfo`): ``fraction`` values are rates as
+    fractions (0.031 reads 3.10%), ``percent`` values are already in percent (3.1 reads 3.10%).
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if not isinstance(value, int | float):
         return str(value)
-    if fmt == "percent":
+    if fmt == "fraction":
         return f"{value * 100:.2f}%"
+    if fmt == "percent":
+        return f"{value:.2f}%"
     text = f"{value:,.0f}" if fmt == "integer" or float(value).is_integer() else f"{value:,.2f}"
     return f"{text} {unit}" if unit and fmt == "currency" else text
 
 
 def compose_answer(
     *,
-    frame: pd.DataFrame,
-    catalog: Catalog,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    column_info: Sequence[ColumnInfo],
     metric_names: Sequence[str],
     language: str,
     period: Sequence[str] | None,
@@ -54,8 +62,9 @@ def compose_answer(
     """One or two sentences describing the result table.
 
     Args:
-        frame: The query result.
-        catalog: For metric labels, formats and units.
+        columns: The result's column names.
+        rows: The result's rows (JSON values).
+        column_info: What each column holds: its role, labels, unit and format.
         metric_names: The metrics the query computed, in order; the first found in the table is described.
         language: ``zh`` or ``en``.
         period: The resolved ``[start, end_exclusive)`` ISO dates, if the query had a date range.
@@ -67,100 +76,91 @@ def compose_answer(
     if period:
         end = date.fromisoformat(period[1]) - timedelta(days=1)
         period_text = t["period"].render(start=period[0], end=end.isoformat())
-    if frame.empty:
+    if not rows:
         return t["empty"].render(period=period_text)
-    metric_col, label, fmt, unit = _metric_column(frame, catalog, metric_names, lang)
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-    others = [c for c in frame.columns if c not in numeric]
-    tail = t["truncated"].render(rows=len(frame)) if truncated else ""
-    if metric_col is None:
-        return t["table"].render(rows=len(frame), period=period_text) + tail
+    described = [c for c in column_info if c["name"] in columns]
+    metric = _metric_column(described, metric_names)
+    others = [c for c in described if c["role"] != "metric"]
+    tail = t["truncated"].render(rows=len(rows)) if truncated else ""
+    if metric is None:
+        return t["table"].render(rows=len(rows), period=period_text) + tail
+    at = list(columns).index(metric["name"])
+    label = _label(metric, lang)
 
     def show(v: Any) -> str:
-        return format_value(_scalar(v), fmt, unit)
+        return format_value(v, metric["format"], metric["unit"])
 
-    if len(frame) == 1 and not others:
-        return t["single"].render(metric=label, period=period_text, value=show(frame[metric_col].iloc[0])) + tail
-    if len(others) == 1:
-        key = others[0]
-        if pd.api.types.is_datetime64_any_dtype(frame[key]) or _looks_temporal(frame[key]):
-            ordered = frame.sort_values(key)
-            first, last = ordered.iloc[0], ordered.iloc[-1]
-            peak = ordered.iloc[int(ordered[metric_col].to_numpy().argmax())]
+    if len(rows) == 1 and not others:
+        return t["single"].render(metric=label, period=period_text, value=show(rows[0][at])) + tail
+    valued = [row for row in rows if isinstance(row[at], int | float)]
+    if len(others) == 1 and valued:
+        key = list(columns).index(others[0]["name"])
+        if others[0]["role"] == "time":
+            ordered = _in_order(rows, key)
+            first, last = ordered[0], ordered[-1]
+            peak = max(valued, key=lambda row: row[at])
             return (
                 t["series"].render(
                     metric=label,
                     period=period_text,
-                    first_value=show(first[metric_col]),
+                    first_value=show(first[at]),
                     first_x=_x(first[key]),
-                    last_value=show(last[metric_col]),
+                    last_value=show(last[at]),
                     last_x=_x(last[key]),
-                    change=_change(first[metric_col], last[metric_col], lang),
-                    peak_value=show(peak[metric_col]),
+                    change=_change(first[at], last[at], lang),
+                    peak_value=show(peak[at]),
                     peak_x=_x(peak[key]),
                 )
                 + tail
             )
-        ranked = frame.dropna(subset=[metric_col]).sort_values(metric_col, ascending=False)
-        if not ranked.empty:
-            top, bottom = ranked.iloc[0], ranked.iloc[-1]
-            return (
-                t["ranked"].render(
-                    metric=label,
-                    period=period_text,
-                    count=len(ranked),
-                    dimension=_dimension_label(catalog, str(key), lang),
-                    top=top[key],
-                    top_value=show(top[metric_col]),
-                    bottom=bottom[key],
-                    bottom_value=show(bottom[metric_col]),
-                )
-                + tail
+        ranked = sorted(valued, key=lambda row: row[at], reverse=True)
+        top, bottom = ranked[0], ranked[-1]
+        return (
+            t["ranked"].render(
+                metric=label,
+                period=period_text,
+                count=len(ranked),
+                dimension=_label(others[0], lang),
+                top=top[key],
+                top_value=show(top[at]),
+                bottom=bottom[key],
+                bottom_value=show(bottom[at]),
             )
-    return t["table"].render(rows=len(frame), period=period_text) + tail
+            + tail
+        )
+    return t["table"].render(rows=len(rows), period=period_text) + tail
 
 
-def _metric_column(
-    frame: pd.DataFrame, catalog: Catalog, names: Sequence[str], lang: str
-) -> tuple[str | None, str, str, str | None]:
+def _metric_column(info: Sequence[ColumnInfo], names: Sequence[str]) -> ColumnInfo | None:
+    """The column to describe: the first named metric in the table, else the first measure."""
+    measures = [c for c in info if c["role"] == "metric"]
     for name in names:
-        if name in frame.columns and pd.api.types.is_numeric_dtype(frame[name]):
-            metric = catalog.metric(name)
-            if metric is None:
-                return name, name, "number", None
-            label = metric.label.zh if lang == "zh" else metric.label.en
-            return name, label, metric.format, metric.unit
-    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])]
-    return (numeric[0], str(numeric[0]), "number", None) if numeric else (None, "", "number", None)
+        for column in measures:
+            if column["name"] == name:
+                return column
+    return measures[0] if measures else None
 
 
-def _dimension_label(catalog: Catalog, column: str, lang: str) -> str:
-    dimension = catalog.dimension(column)
-    if dimension is None:
-        return column
-    return dimension.label.zh if lang == "zh" else dimension.label.en
+def _label(column: ColumnInfo, lang: str) -> str:
+    return (column["label_zh"] if lang == "zh" else column["label_en"]) or column["name"]
 
 
-def _scalar(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value
-
-
-def _looks_temporal(series: pd.Series) -> bool:
-    sample = series.dropna().astype(str).head(5)
-    return bool(len(sample)) and bool(sample.str.match(r"^\d{4}-\d{2}(-\d{2})?").all())
+def _in_order(rows: Sequence[Sequence[Any]], key: int) -> list[Sequence[Any]]:
+    """Rows in the order of column ``key`` (ISO dates, month or quarter text, years), missing values last."""
+    try:
+        return sorted(rows, key=lambda row: (row[key] is None, 0 if row[key] is None else row[key]))
+    except TypeError:  # mixed types: order as text
+        return sorted(rows, key=lambda row: (row[key] is None, str(row[key])))
 
 
 def _x(value: Any) -> str:
-    if isinstance(value, pd.Timestamp):
-        return value.date().isoformat()
     return str(value)[:10]
 
 
 def _change(first: Any, last: Any, lang: str) -> str:
-    a, b = float(_scalar(first)), float(_scalar(last))
-    if a == 0:
+    if not isinstance(first, int | float) or not isinstance(last, int | float) or first == 0:
         return "无可比基数" if lang == "zh" else "no base to compare"
-    pct = (b - a) / abs(a) * 100
+    pct = (last - first) / abs(first) * 100
     if lang == "zh":
         return f"{'增长' if pct >= 0 else '下降'} {abs(pct):.1f}%"
     return f"{'up' if pct >= 0 else 'down'} {abs(pct):.1f}%"

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
-import pandas as pd
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
@@ -33,6 +31,7 @@ from graphs.metrics.linking import (
     mentioned_periods,
     named_years,
 )
+from graphs.metrics.result import ColumnInfo, compiled_columns, describes, display_headers, inferred_columns
 from graphs.metrics.state import NEW_TURN, State
 from graphs.metrics.tuned import TUNED_PROMPT, tuned_output_model, tuned_query, tuned_values
 from graphs.shared import fit_to_context, node_tokens
@@ -74,7 +73,6 @@ __all__ = [
     "execute",
     "gate",
     "generate",
-    "result_frame",
     "retrieve",
     "understand",
 ]
@@ -84,7 +82,6 @@ PROMPTS = "graphs.metrics.prompts"
 _UNDERSTAND_TOKENS = 160
 _QUERY_TOKENS = 512
 _SQL_TOKENS = 400
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 
 
 class StandaloneQuestion(BaseModel):
@@ -137,6 +134,8 @@ async def understand(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         "errors": [],
         "columns": [],
         "rows": [],
+        "column_info": [],
+        "column_source": "",
         "truncated": False,
         "chart": None,
         "chart_kind": None,
@@ -360,6 +359,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             schema: type[BaseModel] = ReasonedSQL if ctx.chain_of_thought else GeneratedSQL
             result = await ctx.llm.structured(fitted.messages, schema, model=ctx.model, max_tokens=_SQL_TOKENS)
             update.update(path="sql", sql=str(getattr(result.value, "sql", "")), query=None, period=None)
+            update.update(column_info=[], column_source="")  # no compiler: the chart infers the roles
         elif ctx.tuned_model is not None and state.attempts == 0:
             fitted, result, tuned = await _ask_tuned(state, ctx)
             if tuned is None:
@@ -422,6 +422,8 @@ def _compiled(query: MetricQuery, state: State, catalog: Catalog) -> dict[str, A
         "query": query.model_dump(mode="json"),
         "sql": compiled.sql,
         "period": [d.isoformat() for d in compiled.time_range] if compiled.time_range else None,
+        "column_info": compiled_columns(compiled.column_info),
+        "column_source": "compiler",
     }
 
 
@@ -627,7 +629,15 @@ async def approve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         except SQLGateError as exc:
             reason = load_texts(PROMPTS, "abstain")["edit_rejected"].render(state.language, error=str(exc))
             return {"abstained": True, "reason": reason}
-        return {"sql": decision["sql"], "gated_sql": result.sql, "path": "edited", "query": None, "period": None}
+        return {
+            "sql": decision["sql"],
+            "gated_sql": result.sql,
+            "path": "edited",
+            "query": None,
+            "period": None,
+            "column_info": [],
+            "column_source": "",
+        }
     return {"abstained": True, "reason": load_texts(PROMPTS, "abstain")["reviewer_rejected"].render(state.language)}
 
 
@@ -655,74 +665,51 @@ async def execute(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     }
 
 
-def result_frame(state: State) -> pd.DataFrame:
-    """The result table of the turn as a DataFrame, with date-like text columns parsed back."""
-    frame = pd.DataFrame(state.rows, columns=state.columns)
-    for column in frame.columns:
-        values = frame[column]
-        if len(frame) and not pd.api.types.is_numeric_dtype(values) and values.map(_is_iso_date).all():
-            parsed = pd.to_datetime(values, errors="coerce", format="ISO8601")
-            if parsed.notna().all():
-                frame[column] = parsed
-    return frame
-
-
-def _is_iso_date(value: Any) -> bool:
-    return isinstance(value, str) and bool(_ISO_DATE.match(value))
+def _result_columns(state: State, catalog: Catalog) -> tuple[list[ColumnInfo], Literal["compiler", "inferred"]]:
+    """What each result column holds: the compiler's word when it describes this result, else inferred once."""
+    if state.column_source and describes(state.column_info, state.columns):
+        return state.column_info, state.column_source
+    return inferred_columns(state.columns, state.rows, catalog), "inferred"
 
 
 async def chart(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Pick a chart from the result's shape and build a validated, declarative Plotly figure."""
+    """Pick a chart from the result's shape and roles and build a validated, declarative Plotly figure.
+
+    The roles, labels and units come from the compiler's column info (a year bucket such as 2025 is a time, not a
+    measure); without it (free SQL) they are inferred, and ``column_source`` says so. Axes, legends and table
+    headers show the catalog's labels in the question's language, with units.
+    """
     began = time.perf_counter()
-    frame = result_frame(state)
-    if frame.empty:
-        return {"timings": {"chart": time.perf_counter() - began}}
-    time_columns = [c for c in frame.columns if pd.api.types.is_datetime64_any_dtype(frame[c])]
-    declared = _declared_columns(state, runtime.context.catalog)
-    if declared is not None:
-        # The compiler knows each column's role: a year bucket (2025) is a time, not a measure.
-        time_columns = [c for c in frame.columns if c in declared["time"] or c in time_columns]
-        dimension_columns = [c for c in frame.columns if c in declared["dimension"] and c not in time_columns]
-        metric_columns = [c for c in frame.columns if c not in time_columns and c not in dimension_columns]
-    else:
-        metric_columns = [c for c in frame.columns if c not in time_columns and pd.api.types.is_numeric_dtype(frame[c])]
-        dimension_columns = [c for c in frame.columns if c not in time_columns and c not in metric_columns]
+    info, source = _result_columns(state, runtime.context.catalog)
+    update: dict[str, Any] = {"column_info": info, "column_source": source}
+    if not state.rows:
+        return {**update, "timings": {"chart": time.perf_counter() - began}}
+    data = {name: [row[i] for row in state.rows] for i, name in enumerate(state.columns)}
     spec = choose_chart(
-        frame,
-        time_columns=time_columns,
-        dimension_columns=dimension_columns,
-        metric_columns=metric_columns,
+        data,
+        time_columns=[c["name"] for c in info if c["role"] == "time"],
+        dimension_columns=[c["name"] for c in info if c["role"] == "dimension"],
+        metric_columns=[c["name"] for c in info if c["role"] == "metric"],
         title=state.standalone_question,
+        labels=dict(zip(state.columns, display_headers(state.columns, info, state.language), strict=True)),
     )
-    figure = build_figure(spec, frame)
+    figure = build_figure(spec, data)
     return {
+        **update,
         "chart": figure_json(figure),
         "chart_kind": spec.kind,
         "timings": {"chart": time.perf_counter() - began},
     }
 
 
-def _declared_columns(state: State, catalog: Catalog) -> dict[str, set[str]] | None:
-    """Time and dimension columns of a structured query's result, as its compilation names them."""
-    if state.path != "structured" or state.query is None:
-        return None
-    try:
-        compiled = compile_metric_query(MetricQuery.model_validate(state.query), catalog)
-    except (MetricQueryError, ValueError):
-        return None
-    groups = [c for c in compiled.column_info if c.kind == "dimension"]
-    return {
-        "time": {c.name for c in groups if c.grain is not None},
-        "dimension": {c.name for c in groups if c.grain is None},
-    }
-
-
 async def answer(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """A short answer in the question's language whose numbers are read from the result table."""
     began = time.perf_counter()
+    info, _ = _result_columns(state, runtime.context.catalog)
     text = compose_answer(
-        frame=result_frame(state),
-        catalog=runtime.context.catalog,
+        columns=state.columns,
+        rows=state.rows,
+        column_info=info,
         metric_names=[str(m) for m in (state.query or {}).get("metrics", [])] or state.metric_names,
         language=state.language,
         period=state.period,

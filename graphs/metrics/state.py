@@ -2,20 +2,22 @@
 
 :class:`InputState` is what a caller provides for one turn; :class:`State` adds what the nodes fill in. The
 whole state is checkpointed per thread, so it holds only JSON-friendly data: the result table travels as
-columns and rows, the chart as Plotly JSON. Per-turn fields are reset by the first node of every turn.
+columns and rows with what each column holds (``column_info``, from the compiler), the chart as Plotly JSON.
+Per-turn fields are reset by the first node of every turn.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
 
+from graphs.metrics.result import ColumnInfo
 from graphs.shared import NEW_TURN, merge_timings, sum_tokens
 
-__all__ = ["NEW_TURN", "InputState", "State", "merge_timings", "sum_tokens"]
+__all__ = ["NEW_TURN", "ColumnInfo", "InputState", "State", "merge_timings", "sum_tokens"]
 
 
 @dataclass(kw_only=True)
@@ -46,6 +48,11 @@ class State(InputState):
     errors: list[str] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     rows: list[list[Any]] = field(default_factory=list)
+    # Each result column's role (time, dimension, metric), unit, format and labels: from the compiler on the
+    # structured path; on the SQL and edited paths the chart infers them from the values (``column_source``
+    # says which: ``compiler`` or ``inferred``; empty before the result is known).
+    column_info: list[ColumnInfo] = field(default_factory=list)
+    column_source: Literal["", "compiler", "inferred"] = ""
     truncated: bool = False
     chart: dict[str, Any] | None = None
     chart_kind: str | None = None

@@ -9,6 +9,7 @@ builder. :func:`resolve_time_range` turns a period name such as ``last_month`` i
 
 from __future__ import annotations
 
+from tools.metric_query._columns import metric_column
 from tools.metric_query.compiler import CompiledQuery, OutputColumn, compile_metric_query
 from tools.metric_query.query import (
     Calculation,
@@ -40,6 +41,7 @@ __all__ = [
     "RelativePeriod",
     "TimeRange",
     "compile_metric_query",
+    "metric_column",
     "metric_query_model",
     "resolve_period",
     "resolve_time_range",

@@ -20,6 +20,7 @@ __all__ = [
     "group_column",
     "growth_column",
     "in_percent",
+    "metric_column",
     "previous_column",
     "share_column",
     "value_columns",
@@ -108,20 +109,22 @@ def _calculation_column(catalog: Catalog, item: PlannedCalculation) -> OutputCol
     )
 
 
+def metric_column(catalog: Catalog, metric: Metric) -> OutputColumn:
+    """The column a metric's value comes out in: its name, unit, format under the catalog's rules, and labels."""
+    return OutputColumn(
+        name=metric.name,
+        kind="metric",
+        source=metric.name,
+        unit=metric.unit,
+        format=_metric_format(catalog, metric),
+        label_en=metric.label.en,
+        label_zh=metric.label.zh,
+    )
+
+
 def value_columns(catalog: Catalog, plan: Plan) -> list[OutputColumn]:
     """The values the query shows: its metrics, then its calculations."""
-    metrics = [
-        OutputColumn(
-            name=m.name,
-            kind="metric",
-            source=m.name,
-            unit=m.unit,
-            format=_metric_format(catalog, m),
-            label_en=m.label.en,
-            label_zh=m.label.zh,
-        )
-        for m in plan.metrics
-    ]
+    metrics = [metric_column(catalog, m) for m in plan.metrics]
     return [*metrics, *(_calculation_column(catalog, item) for item in plan.calculations)]
 
 
