@@ -56,10 +56,15 @@ def adapter_store(config: ProjectConfig) -> AdapterStore:
     return AdapterStore(config.data_dir / "adapters")
 
 
-def model_client(config: ProjectConfig, *, base_url: str | None = None) -> ModelClient:
-    """A client for the configured endpoint whose default model is the registry's base model."""
+def model_client(
+    config: ProjectConfig, *, base_url: str | None = None, progress: Progress | None = None
+) -> ModelClient:
+    """A client for the configured endpoint whose default model is the registry's base model.
+
+    ``progress`` hears a line every 10 s while a request waits for the server (see :class:`ModelClient`).
+    """
     llm = config.llm if base_url is None else config.llm.model_copy(update={"base_url": base_url})
-    return ModelClient(llm, default_model=config.models.base.name)
+    return ModelClient(llm, default_model=config.models.base.name, progress=progress)
 
 
 def prepare_models(

@@ -57,6 +57,9 @@ class LLMConfig(_Section):
     base_url: str = "http://127.0.0.1:8000/v1"
     api_key: str = "EMPTY"
     timeout_s: float = Field(default=120.0, gt=0)
+    # How long to wait for a connection, and for an answer to a quick request (GET /v1/models before the first
+    # chat, /tokenize), so a frozen server is reported in seconds; a generation still gets timeout_s.
+    connect_timeout_s: float = Field(default=15.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(default=512, gt=0)

@@ -18,7 +18,9 @@ __all__ = [
     "ModelNotFoundError",
     "ModelOutputError",
     "ModelServerError",
+    "ModelServerProtocolError",
     "ModelServerUnavailableError",
+    "ModelServerUnresponsiveError",
     "ModelTimeoutError",
     "PlanningError",
     "PromptTooLongError",
@@ -232,3 +234,57 @@ class PlanningError(KubeAIError):
         super().__init__(message)
         self.problems = problems
         self.draft = draft
+
+
+class ModelServerProtocolError(ModelServerUnavailableError):
+    """The endpoint answered, but not as an OpenAI-compatible server does.
+
+    An HTML page (a proxy's login or error page, a web server at the wrong URL), JSON of another shape, or a chat
+    completion without choices: no model call can succeed there, so callers that stop on an unavailable server
+    stop on this too, instead of retrying as if the model had answered badly.
+
+    Attributes:
+        path: The request path under the base URL, e.g. ``/chat/completions``.
+        status: The HTTP status of the answer (usually 200).
+        content_type: The answer's ``Content-Type``, or ``""`` when it had none.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        model: str | None = None,
+        path: str = "",
+        status: int = 0,
+        content_type: str = "",
+    ) -> None:
+        super().__init__(message, url=url, model=model)
+        self.path = path
+        self.status = status
+        self.content_type = content_type
+
+
+class ModelServerUnresponsiveError(ModelServerUnavailableError, ModelTimeoutError):
+    """The endpoint did not accept a connection, or accepted it but did not answer a quick request, in time.
+
+    A frozen or hung server is reported after ``deadline_s`` (``llm.connect_timeout_s``), not after the
+    generation deadline times the retries. It is both unavailable (nothing can succeed now) and a timeout.
+
+    Attributes:
+        deadline_s: The deadline it missed, in seconds.
+        setting: The configuration field that sets that deadline, e.g. ``llm.connect_timeout_s``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str | None = None,
+        model: str | None = None,
+        deadline_s: float,
+        setting: str,
+    ) -> None:
+        super().__init__(message, url=url, model=model)
+        self.deadline_s = deadline_s
+        self.setting = setting

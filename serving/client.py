@@ -8,19 +8,28 @@ Before sending a prompt, a caller can count its tokens with :meth:`ModelClient.c
 applies the served model's own tokenizer and chat template, so the count is the prompt the server will see; a
 server without that endpoint gets a conservative estimate instead.
 
-Timeouts and bounded retries with exponential backoff come from the OpenAI client underneath. Every failure
-becomes a :class:`~kubeai.errors.ModelServerError` subclass with one clear sentence: the server is down, too
-slow, does not serve the model, or answered something that does not validate.
+Two deadlines keep a caller from waiting blind. A generation may take ``llm.timeout_s`` (long answers on a slow CPU
+server stay possible) and is not retried when it runs out, since the same prompt would take as long again. A
+connection, and a quick request (``GET /v1/models``, asked once before a client's first chat when the server has
+not answered it yet, and ``/tokenize``), get ``llm.connect_timeout_s``: a frozen server is reported in seconds.
+While any request waits, a ``progress`` callback, when given, hears ``still waiting for the model server at URL
+(30 s)...`` every ``progress_every_s``. Connection errors, 408, 409, 429 and 5xx are retried ``llm.max_retries``
+times with exponential backoff.
+
+Every failure becomes a :class:`~kubeai.errors.ModelServerError` subclass with one clear sentence: the server is
+down, frozen, too slow, does not serve the model, answers something that is not an OpenAI chat completion (an HTML
+page, JSON of another shape, no choices), or the model's output does not validate.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import math
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -36,7 +45,9 @@ from kubeai.errors import (
     ModelNotFoundError,
     ModelOutputError,
     ModelServerError,
+    ModelServerProtocolError,
     ModelServerUnavailableError,
+    ModelServerUnresponsiveError,
     ModelTimeoutError,
 )
 
@@ -110,6 +121,10 @@ class ModelClient:
             uses the OpenAI client's default.
         chat_factory: Builds the LangChain chat model for a model name instead of ``ChatOpenAI``; unit tests
             pass scripted fake chat models here so every other line of this client runs for real.
+        progress: Hears one line (``still waiting for the model server at URL (30 s)...``) every
+            ``progress_every_s`` while a request waits for the server; the CLI prints it on stderr. Lines from
+            concurrent requests are merged: only the longest-waiting one reports, with the count in flight.
+        progress_every_s: Seconds between progress lines.
     """
 
     def __init__(
@@ -119,11 +134,17 @@ class ModelClient:
         default_model: str,
         transport: httpx.AsyncBaseTransport | None = None,
         chat_factory: Callable[[str], BaseChatModel] | None = None,
+        progress: Callable[[str], None] | None = None,
+        progress_every_s: float = 10.0,
     ) -> None:
         self.config = config
         self.default_model = default_model
         self._transport = transport
         self._chat_factory = chat_factory
+        self._progress = progress
+        self._progress_every_s = progress_every_s
+        self._waiting_since: dict[object, float] = {}  # in start order: the first is the longest waiting
+        self._answered = False  # the server has answered some request of this client (it is not frozen)
         self._ssl: ssl.SSLContext | None = None
         self._counts: dict[tuple[str, str], PromptCount] = {}
         self._context: dict[str, int] = {}
@@ -147,7 +168,7 @@ class ModelClient:
             "model": model or self.default_model,
             "base_url": self.config.base_url,
             "api_key": self.config.api_key,
-            "timeout": self.config.timeout_s,
+            "timeout": self._timeout(),
             "max_retries": self.config.max_retries,
             "temperature": self.config.temperature,
             "max_completion_tokens": self.config.max_tokens,
@@ -174,7 +195,7 @@ class ModelClient:
         overrides = _sampling(max_tokens, temperature)
         began = time.perf_counter()
         async with self._http() as http:
-            llm = self.chat_model(name, http_async_client=http, **overrides)
+            llm = self.chat_model(name, http_async_client=http, max_retries=0, **overrides)
             message = await self._guard(name, lambda: llm.ainvoke(_as_messages(messages)))
         return Completion(
             text=_text(message),
@@ -387,7 +408,7 @@ class ModelClient:
         }
         began = time.perf_counter()
         async with self._http() as http:
-            llm = self.chat_model(model, http_async_client=http, **_sampling(max_tokens, None))
+            llm = self.chat_model(model, http_async_client=http, max_retries=0, **_sampling(max_tokens, None))
             bound = llm.bind(response_format=response_format)
             message = await self._guard(model, lambda: bound.ainvoke(_as_messages(messages)))
         if not isinstance(message, AIMessage):
@@ -395,46 +416,118 @@ class ModelClient:
         return message, time.perf_counter() - began
 
     async def _guard(self, model: str, call: Callable[[], Awaitable[R]]) -> R:
-        try:
-            return await call()
-        except openai.APITimeoutError:
-            raise ModelTimeoutError(
-                f"The model server at {self.base_url} did not answer model {model!r} within "
-                f"{self.config.timeout_s:g} s after {self.config.max_retries} retries; raise llm.timeout_s or "
-                "check the server's load.",
-                url=self.base_url,
-                model=model,
-            ) from None
-        except openai.APIConnectionError:
-            raise self._unreachable() from None
-        except openai.NotFoundError:
+        """Run one chat call, probing first a server that has not answered yet; every failure is one sentence.
+
+        Connection errors, 408, 409, 429 and 5xx are retried ``llm.max_retries`` times, here rather than by the
+        OpenAI client underneath (``max_retries=0``): that would also retry a timed-out generation, which takes as
+        long again, so a hung server held a caller for ``timeout_s`` times three.
+        """
+        await self._probe()
+        attempt = 0
+        while True:
+            try:
+                async with self._waiting():
+                    return await call()
+            except openai.APITimeoutError:
+                raise ModelTimeoutError(
+                    f"The model server at {self.base_url} did not answer model {model!r} within "
+                    f"{self.config.timeout_s:g} s (llm.timeout_s); it is overloaded or hung, or the answer is long: "
+                    "check the server, or raise llm.timeout_s.",
+                    url=self.base_url,
+                    model=model,
+                ) from None
+            except openai.APIConnectionError as exc:
+                if isinstance(exc.__cause__, ModelServerError):  # raised by _check_completion, wrapped by openai
+                    raise exc.__cause__ from None
+                if attempt < self.config.max_retries:
+                    attempt += 1
+                    await asyncio.sleep(_backoff(attempt, None))
+                    continue
+                raise self._unreachable() from None
+            except openai.APIStatusError as exc:
+                if _retryable(exc.status_code) and attempt < self.config.max_retries:
+                    attempt += 1
+                    await asyncio.sleep(_backoff(attempt, exc.response.headers.get("retry-after")))
+                    continue
+                raise await self._rejected(model, exc) from None
+            except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
+                cut = (
+                    "was cut off by the token limit"
+                    if isinstance(exc, openai.LengthFinishReasonError)
+                    else "was filtered"
+                )
+                raise ModelOutputError(
+                    f"Model {model!r} output {cut} before it was complete; raise max_tokens or shorten the prompt.",
+                    url=self.base_url,
+                    model=model,
+                    finish_reason="length" if isinstance(exc, openai.LengthFinishReasonError) else "content_filter",
+                ) from None
+
+    async def _rejected(self, model: str, exc: openai.APIStatusError) -> ModelServerError:
+        if isinstance(exc, openai.NotFoundError):
             available: tuple[str, ...] = ()
             with contextlib.suppress(ModelServerError):
                 available = tuple(await self.models())
             served = ", ".join(available) or "nothing it would list"
-            raise ModelNotFoundError(
+            return ModelNotFoundError(
                 f"The model server at {self.base_url} does not serve {model!r}; it serves: {served}.",
                 url=self.base_url,
                 model=model,
                 available=available,
-            ) from None
-        except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
-            cut = (
-                "was cut off by the token limit" if isinstance(exc, openai.LengthFinishReasonError) else "was filtered"
             )
-            raise ModelOutputError(
-                f"Model {model!r} output {cut} before it was complete; raise max_tokens or shorten the prompt.",
-                url=self.base_url,
-                model=model,
-                finish_reason="length" if isinstance(exc, openai.LengthFinishReasonError) else "content_filter",
-            ) from None
-        except openai.APIStatusError as exc:
-            raise ModelServerError(
-                f"The model server at {self.base_url} rejected the request for {model!r} "
-                f"(HTTP {exc.status_code}): {_server_message(exc)}.",
-                url=self.base_url,
-                model=model,
-            ) from None
+        return ModelServerError(
+            f"The model server at {self.base_url} rejected the request for {model!r} "
+            f"(HTTP {exc.status_code}): {_server_message(exc)}.",
+            url=self.base_url,
+            model=model,
+        )
+
+    async def _probe(self) -> None:
+        """Before a client's first chat, check quickly that the server answers at all (``GET /v1/models``).
+
+        A frozen server then fails in ``llm.connect_timeout_s`` instead of ``llm.timeout_s``. Any HTTP answer, even
+        an error, proves it is not frozen; a refused connection, or any other failure of the probe, is left to the
+        chat call, which retries and reports it.
+
+        Raises:
+            ModelServerUnresponsiveError: No connection, or no answer, within ``llm.connect_timeout_s``.
+        """
+        if self._answered or not self._serves_chats():
+            return
+        try:
+            await self._admin("GET", "/models")
+        except ModelServerUnresponsiveError:
+            raise
+        except Exception:  # proves nothing either way: the call itself will tell
+            return
+
+    @contextlib.asynccontextmanager
+    async def _waiting(self) -> AsyncIterator[None]:
+        """Report ``still waiting ...`` to ``progress`` while the block runs longer than ``progress_every_s``."""
+        if self._progress is None:
+            yield
+            return
+        token = object()
+        self._waiting_since[token] = time.monotonic()
+        ticker = asyncio.create_task(self._tick(token))
+        try:
+            yield
+        finally:
+            ticker.cancel()
+            del self._waiting_since[token]
+
+    async def _tick(self, token: object) -> None:
+        assert self._progress is not None
+        began = self._waiting_since[token]
+        while True:
+            await asyncio.sleep(self._progress_every_s)
+            if next(iter(self._waiting_since), None) is not token:
+                continue  # a request that has waited longer reports for all of them
+            waiting = len(self._waiting_since)
+            also = f", {waiting} requests" if waiting > 1 else ""
+            self._progress(
+                f"still waiting for the model server at {self.base_url} ({time.monotonic() - began:.0f} s{also})..."
+            )
 
     def _serves_chats(self) -> bool:
         """Whether this client's chats go to its endpoint (not to models from a ``chat_factory`` alone)."""
@@ -443,16 +536,31 @@ class ModelClient:
     async def _admin(
         self, method: str, path: str, json: dict[str, Any] | None = None, *, root: bool = False
     ) -> dict[str, Any]:
-        """Call the server outside the chat API; ``root`` paths (vLLM's ``/tokenize``) sit beside ``/v1``."""
+        """Call the server outside the chat API; ``root`` paths (vLLM's ``/tokenize``) sit beside ``/v1``.
+
+        ``GET /models`` and ``/tokenize`` answer in milliseconds on a live server, so they get the connect deadline
+        (``llm.connect_timeout_s``) and a timeout means the server is frozen; adapter loading gets ``llm.timeout_s``.
+        """
         headers = {"Authorization": f"Bearer {self.config.api_key}"}
         url = (self.base_url.removesuffix("/v1") if root else self.base_url) + path
+        quick = path in _QUICK_PATHS
         try:
-            async with self._http() as http:
+            async with self._http(quick=quick) as http, self._waiting():
                 response = await http.request(method, url, json=json, headers=headers)
+        except httpx.ConnectTimeout:
+            raise self._unresponsive(
+                f"did not accept a connection within {self._connect_deadline():g} s (llm.connect_timeout_s)"
+            ) from None
         except httpx.TimeoutException:
+            if quick:
+                raise self._unresponsive(
+                    f"accepted the connection but did not answer {method} {path} within "
+                    f"{self._connect_deadline():g} s (llm.connect_timeout_s), which a live server does in "
+                    "milliseconds"
+                ) from None
             raise ModelTimeoutError(
                 f"The model server at {self.base_url} did not answer {method} {path} within "
-                f"{self.config.timeout_s:g} s.",
+                f"{self.config.timeout_s:g} s (llm.timeout_s).",
                 url=self.base_url,
             ) from None
         except httpx.HTTPError:
@@ -470,14 +578,72 @@ class ModelClient:
         body = response.json()
         return body if isinstance(body, dict) else {"data": body}
 
-    def _http(self) -> httpx.AsyncClient:
+    def _connect_deadline(self) -> float:
+        """``llm.connect_timeout_s``, but never longer than a whole request may take."""
+        return min(self.config.connect_timeout_s, self.config.timeout_s)
+
+    def _timeout(self, *, quick: bool = False) -> httpx.Timeout:
+        connect = self._connect_deadline()
+        return httpx.Timeout(connect if quick else self.config.timeout_s, connect=connect)
+
+    def _http(self, *, quick: bool = False) -> httpx.AsyncClient:
         # Building an SSL context costs ~35 ms of CPU and blocks the event loop (every task running beside this
         # call stalls), so all of this client's connections share one.
         if self._ssl is None:
             import certifi
 
             self._ssl = ssl.create_default_context(cafile=certifi.where())
-        return httpx.AsyncClient(timeout=self.config.timeout_s, transport=self._transport, verify=self._ssl)
+        return httpx.AsyncClient(
+            timeout=self._timeout(quick=quick),
+            transport=self._transport,
+            verify=self._ssl,
+            event_hooks={"response": [self._check_completion]},
+        )
+
+    async def _check_completion(self, response: httpx.Response) -> None:
+        """Note that the server answered; reject a 200 chat completion that is not one, in one sentence.
+
+        Without this, an HTML page, JSON of another shape or an empty ``choices`` list fails deep inside the OpenAI
+        and LangChain clients with an ``AttributeError``, ``TypeError`` or ``IndexError``.
+
+        Raises:
+            ModelServerProtocolError: The server answered ``/chat/completions`` with something else.
+        """
+        self._answered = True
+        request = response.request
+        if response.status_code != 200 or not request.url.path.endswith("/chat/completions"):
+            return
+        if response.headers.get("content-type", "").startswith("text/event-stream"):
+            return  # a stream: the SDK parses it event by event
+        await response.aread()
+        problem = _completion_problem(response)
+        if problem is None:
+            return
+        try:
+            model = json.loads(request.content).get("model")
+        except (ValueError, AttributeError):
+            model = None
+        path = request.url.path
+        raise ModelServerProtocolError(
+            f"The model server at {self.base_url} answered {request.method} {path}"
+            + (f" for {model!r}" if model else "")
+            + f" with {problem}; check that llm.base_url (KUBEAI_LLM__BASE_URL) points at an OpenAI-compatible API "
+            "such as vLLM's (its URL usually ends in /v1), not at a web page or a proxy, and check the server's log.",
+            url=self.base_url,
+            model=str(model) if model else None,
+            path=path,
+            status=response.status_code,
+            content_type=response.headers.get("content-type", ""),
+        )
+
+    def _unresponsive(self, what: str) -> ModelServerUnresponsiveError:
+        return ModelServerUnresponsiveError(
+            f"The model server at {self.base_url} {what}; it is frozen or overloaded: check its log or restart it, "
+            "or raise llm.connect_timeout_s for a server that is slow to answer.",
+            url=self.base_url,
+            deadline_s=self._connect_deadline(),
+            setting="llm.connect_timeout_s",
+        )
 
     def _unreachable(self) -> ModelServerUnavailableError:
         return ModelServerUnavailableError(
@@ -488,6 +654,9 @@ class ModelClient:
 
 
 _COUNT_CACHE_SIZE = 256
+_QUICK_PATHS = frozenset({"/models", "/tokenize"})  # answered in milliseconds by a live server
+_RETRY_STATUSES = frozenset({408, 409, 429})  # and every 5xx, as the OpenAI client retries them
+_MAX_BACKOFF_S = 8.0
 _MESSAGE_OVERHEAD = 5  # ChatML: <|im_start|>, the role, a newline, <|im_end|>, a newline
 _GENERATION_PROMPT = 3  # <|im_start|>assistant and a newline
 
@@ -540,11 +709,59 @@ def _usage(message: AIMessage) -> Usage:
     return Usage(prompt_tokens=meta.get("input_tokens", 0), completion_tokens=meta.get("output_tokens", 0))
 
 
+def _flat(text: str, limit: int = 200) -> str:
+    """``text`` on one line (an HTML error page has many), cut to ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat[:limit] + ("…" if len(flat) > limit else "")
+
+
 def _short(text: str, limit: int = 120) -> str:
     flat = " ".join(text.split())
     if not flat:
         return "empty output"
     return f"got {flat[:limit]!r}" + ("…" if len(flat) > limit else "")
+
+
+def _retryable(status: int) -> bool:
+    return status in _RETRY_STATUSES or status >= 500
+
+
+def _backoff(attempt: int, retry_after: str | None) -> float:
+    """Seconds before retry ``attempt`` (1, 2, ...): the server's ``Retry-After`` when sane, else 0.5 s doubling."""
+    with contextlib.suppress(TypeError, ValueError):
+        asked = float(retry_after)  # type: ignore[arg-type]
+        if 0 <= asked <= _MAX_BACKOFF_S * 4:
+            return asked
+    return float(min(0.5 * 2 ** (attempt - 1), _MAX_BACKOFF_S))
+
+
+def _completion_problem(response: httpx.Response) -> str | None:
+    """What is wrong with a 200 answer to ``/chat/completions``, as a phrase; ``None`` when it is a completion."""
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    text = response.text
+    if not content_type.endswith("json"):
+        if "html" in content_type or text.lstrip()[:1] == "<":
+            return f"an HTML page instead of a chat completion ({_short(text)})"
+        return f"{content_type or 'a body with no content type'} instead of a JSON chat completion ({_short(text)})"
+    try:
+        body = response.json()
+    except ValueError:
+        return f"invalid JSON ({_short(text)})"
+    return _not_a_completion(body, text)
+
+
+def _not_a_completion(body: Any, text: str) -> str | None:
+    if isinstance(body, dict) and "choices" not in body and isinstance(body.get("error"), dict | str):
+        return f"an error instead of a chat completion ({_short(json.dumps(body['error'], ensure_ascii=False))})"
+    if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
+        has = f"keys {', '.join(map(str, list(body)[:8]))}" if isinstance(body, dict) and body else _short(text)
+        return f"JSON that is not a chat completion (no 'choices' list; {has})"
+    if not body["choices"]:
+        return "a chat completion whose 'choices' list is empty"
+    first = body["choices"][0]
+    if not isinstance(first, dict) or not isinstance(first.get("message"), dict):
+        return f"a chat completion whose first choice has no 'message' ({_short(json.dumps(first))})"
+    return None
 
 
 def _server_message(exc: openai.APIStatusError) -> str:
@@ -555,14 +772,16 @@ def _server_message(exc: openai.APIStatusError) -> str:
             return str(inner["message"]).rstrip(".")
         if isinstance(body.get("message"), str):
             return str(body["message"]).rstrip(".")
-    return str(exc.message).rstrip(".")
+    if isinstance(body, str) and body.strip():  # not JSON: a proxy's HTML error page, say
+        return _flat(body).rstrip(".")
+    return _flat(str(exc.message)).rstrip(".")
 
 
 def _response_message(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return response.text.strip()[:200] or response.reason_phrase
+        return _flat(response.text) or response.reason_phrase
     if isinstance(body, dict):
         inner = body.get("error", body)
         if isinstance(inner, dict) and inner.get("message"):

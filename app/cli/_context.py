@@ -1,4 +1,4 @@
-"""Per-invocation CLI state: the configuration, loaded once and lazily."""
+"""Per-invocation CLI state: the configuration, loaded once and lazily; the model client commands share."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 
 import typer
 
+from app import runtime
 from kubeai.config import ProjectConfig, load_config
+from serving.client import ModelClient
 
-__all__ = ["EXIT_ABSTAINED", "CliState", "config"]
+__all__ = ["EXIT_ABSTAINED", "CliState", "config", "model_client", "note"]
 
 EXIT_ABSTAINED = 4
 """Exit status of ``kubeai ask`` and ``kubeai plan`` when the agent declined (abstained) and said why.
@@ -40,3 +42,13 @@ def config(ctx: typer.Context) -> ProjectConfig:
         state = CliState()
         ctx.find_root().obj = state
     return state.config()
+
+
+def note(line: str) -> None:
+    """A progress line on stderr, so stdout keeps only the answer (and ``--json`` stays parseable)."""
+    typer.echo(line, err=True)
+
+
+def model_client(config: ProjectConfig) -> ModelClient:
+    """The configured model client, saying on stderr every 10 s while it waits for the model server."""
+    return runtime.model_client(config, progress=note)

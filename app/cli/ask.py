@@ -12,10 +12,10 @@ import pandas as pd
 import typer
 
 from agents.metrics import MetricsAgent, MetricsResult
-from app.cli._context import EXIT_ABSTAINED
+from app.cli._context import EXIT_ABSTAINED, model_client
 from app.cli._context import config as load
 from kubeai.config import ProjectConfig
-from kubeai.errors import KubeAIError
+from kubeai.errors import KubeAIError, ModelServerUnavailableError
 from tools.charts import export_chart
 
 __all__ = ["ask", "chat", "print_result", "register"]
@@ -70,7 +70,7 @@ async def _ask_once(
     thread: str | None,
     model: str | None,
 ) -> MetricsResult:
-    async with MetricsAgent.open(cfg, catalog_path=catalog, db_url=db, model=model) as agent:
+    async with MetricsAgent.open(cfg, catalog_path=catalog, db_url=db, model=model, llm=model_client(cfg)) as agent:
         return await agent.ask(question, thread_id=thread)
 
 
@@ -113,7 +113,7 @@ def chat(
 
 async def _chat(cfg: ProjectConfig, *, catalog: Path | None, db: str | None, model: str | None) -> None:
     thread = uuid.uuid4().hex
-    async with MetricsAgent.open(cfg, catalog_path=catalog, db_url=db, model=model) as agent:
+    async with MetricsAgent.open(cfg, catalog_path=catalog, db_url=db, model=model, llm=model_client(cfg)) as agent:
         typer.echo(f"metrics chat (thread {thread[:8]}); ask in Chinese or English, /quit to leave")
         while True:
             try:
@@ -128,6 +128,8 @@ async def _chat(cfg: ProjectConfig, *, catalog: Path | None, db: str | None, mod
                 result = await agent.ask(question, thread_id=thread)
                 while result.pending_sql is not None:
                     result = await agent.resume(thread, await _review(result.pending_sql))
+            except ModelServerUnavailableError:
+                raise  # no usable model server (down, frozen, or not OpenAI-compatible): no question can succeed
             except KubeAIError as exc:
                 typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
                 continue

@@ -10,7 +10,7 @@ import plotly.io
 import typer
 
 from agents.planner import PlannerAgent, PlanRun
-from app.cli._context import EXIT_ABSTAINED
+from app.cli._context import EXIT_ABSTAINED, model_client
 from app.cli._context import config as load
 from kubeai.config import ProjectConfig
 from kubeai.errors import KubeAIError
@@ -75,7 +75,7 @@ async def _plan_once(
     model: str | None,
     demos: int,
 ) -> PlanRun:
-    async with PlannerAgent.open(cfg, model=model, demos=demos) as agent:
+    async with PlannerAgent.open(cfg, model=model, demos=demos, llm=model_client(cfg)) as agent:
         if plan_only:
             return await agent.plan(request)
         return await agent.run(request, plan=given)

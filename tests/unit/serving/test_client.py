@@ -114,6 +114,8 @@ async def test_rejected_request_quotes_the_server() -> None:
 
 async def test_timeout_is_a_timeout_error() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/models"):
+            return httpx.Response(200, json={"object": "list", "data": [{"id": "base"}]})
         raise httpx.ReadTimeout("slow", request=request)
 
     with pytest.raises(ModelTimeoutError, match="did not answer model 'base' within 5 s"):
