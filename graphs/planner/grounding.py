@@ -13,7 +13,7 @@ summary). That says, without a model, what a plan for it must do:
 * when the model cannot write such a plan within its attempts, :func:`plan_from_request` builds the plain one
   the request describes, where the request is simple enough to say it unambiguously: one metric task per metric
   the request names (each worded from the catalog's labels with the request's period and breakdown), joined on
-  the breakdown, then the chart and the summary asked for.
+  the breakdown, then the chart of the joined table and the summary of the metric answers asked for.
 """
 
 from __future__ import annotations
@@ -186,8 +186,11 @@ def plan_from_request(request: str, catalog: Catalog, tools: ToolRegistry, *, la
     if "chart" in asks and "chart" in tools:
         tasks.append(_task(len(tasks) + 1, "chart", {"table": last, "kind": "auto"}, [last]))
     if "summarize" in asks and "summarize" in tools:
-        summary = {"text": f"<resource>-{last}", "language": language}
-        tasks.append(_task(len(tasks) + 1, "summarize", summary, [last]))
+        # The metric tasks' own sentences (each answer names its highest and lowest values), not the joined table:
+        # sentences are what a small model summarizes well.
+        answers = [f"t{index}" for index in range(1, len(wanted.metrics) + 1)]
+        summary = {"text": " ".join(f"<resource>-{ref}" for ref in answers), "language": language}
+        tasks.append(_task(len(tasks) + 1, "summarize", summary, answers))
     return tasks
 
 

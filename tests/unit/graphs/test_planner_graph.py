@@ -395,7 +395,7 @@ async def test_the_plan_the_request_describes_runs_when_the_model_cannot_write_o
         ("metric_query", ()),
         ("table_join", ("t1", "t2")),
         ("chart", ("t3",)),
-        ("summarize", ("t3",)),
+        ("summarize", ("t1", "t2")),
     ]
     assert sorted(asked) == ["GMV by Region last month", "Refund amount by Region last month"]
     assert run.status == "done" and [r.status for r in run.tasks] == ["ok"] * 5

@@ -56,9 +56,10 @@ def test_the_plan_a_request_describes(
     assert [(t["tool"], t["dep"]) for t in plan[2:]] == [
         ("table_join", ["t1", "t2"]),
         ("chart", ["t3"]),
-        ("summarize", ["t3"]),
+        ("summarize", ["t1", "t2"]),
     ]
-    assert plan[2]["args"]["on"] == ["region"] and plan[4]["args"] == {"text": "<resource>-t3", "language": language}
+    assert plan[2]["args"]["on"] == ["region"]
+    assert plan[4]["args"] == {"text": "<resource>-t1 <resource>-t2", "language": language}
 
 
 @pytest.mark.parametrize(
