@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from langchain_core.embeddings import Embeddings
 
     from kubeai.config import EmbeddingsConfig, VectorStoreConfig
+    from kubeai.progress import ProgressCallback
 
 __all__ = ["Entry", "Hit", "IndexReport", "KnowledgeBase", "open_knowledge_base"]
 
@@ -96,7 +97,14 @@ class KnowledgeBase:
         self.store = store
         self.batch_size = batch_size
 
-    def index(self, collection: str, entries: Iterable[Entry]) -> IndexReport:
+    def index(
+        self,
+        collection: str,
+        entries: Iterable[Entry],
+        *,
+        progress: ProgressCallback | None = None,
+        what: str = "embedding",
+    ) -> IndexReport:
         """Embed entries in batches and upsert them; all or nothing.
 
         Every entry is embedded before anything is written, then all are written in one atomic upsert, so a
@@ -105,6 +113,9 @@ class KnowledgeBase:
         Args:
             collection: Collection name; created on first use.
             entries: The entries; an id already stored is replaced.
+            progress: Called with ``(what, entries embedded, entries in all)`` before the first batch and after
+                each one; the last call (all embedded) comes before the write.
+            what: The step's name in ``progress`` calls, e.g. ``"embedding catalog entries"``.
 
         Returns:
             How many entries were indexed, in how many batches, how fast.
@@ -117,6 +128,8 @@ class KnowledgeBase:
         _check_entries(items)
         vectors: list[list[float]] = []
         batches = 0
+        if progress is not None:
+            progress(what, 0, len(items))
         for offset in range(0, len(items), self.batch_size):
             chunk = items[offset : offset + self.batch_size]
             embedded = self.embeddings.embed_documents([e.text for e in chunk])
@@ -127,6 +140,8 @@ class KnowledgeBase:
                 )
             vectors.extend(embedded)
             batches += 1
+            if progress is not None:
+                progress(what, len(vectors), len(items))
         records = [
             Record(id=e.id, text=e.text, vector=v, metadata=dict(e.metadata))
             for e, v in zip(items, vectors, strict=True)

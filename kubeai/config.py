@@ -27,6 +27,7 @@ __all__ = [
     "BaseModelSpec",
     "EmbeddingsConfig",
     "FinetuneConfig",
+    "IngestConfig",
     "LLMConfig",
     "LoraRecipe",
     "MetricsAgentConfig",
@@ -218,6 +219,13 @@ class WarehouseConfig(_Section):
     cross_join_tables: tuple[str, ...] = ()
 
 
+class IngestConfig(_Section):
+    """Limits of ``kubeai knowledge ingest`` (docs/ingestion.md)."""
+
+    # A larger file fails with one sentence before it is read; the other files are still ingested.
+    max_file_mb: float = Field(default=32.0, gt=0)
+
+
 class MetricsAgentConfig(_Section):
     """How the metrics-analysis agent answers questions."""
 
@@ -229,6 +237,9 @@ class MetricsAgentConfig(_Section):
     require_approval: bool = False
     chain_of_thought: bool = False
     checkpoint_url: str | None = None
+    # A catalog that makes more retrieval entries (metrics, dimensions, examples and each of their names) than
+    # this is refused with one sentence before anything is embedded (docs/metrics-agent.md, "Limits").
+    max_catalog_entries: int = Field(default=20_000, ge=1)
     # auto: the adapter promoted for the catalog (`kubeai adapters promote`), else none; none: never; or a name.
     adapter: str = Field(default="auto", min_length=1)
 
@@ -301,6 +312,7 @@ class ProjectConfig(_Section):
     models: ModelRegistryConfig = ModelRegistryConfig()
     embeddings: EmbeddingsConfig = EmbeddingsConfig()
     vector_store: VectorStoreConfig = VectorStoreConfig()
+    ingest: IngestConfig = IngestConfig()
     warehouse: WarehouseConfig = WarehouseConfig()
     metrics_agent: MetricsAgentConfig = MetricsAgentConfig()
     finetune: FinetuneConfig = FinetuneConfig()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Protocol, runtime_checkable
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Protocol, runtime_checkable
 import typer
 
 from app.cli import _context
+from app.cli._progress import progress_display
 
 if TYPE_CHECKING:
     from knowledge.index import KnowledgeBase
@@ -60,7 +60,12 @@ def ingest(
     collection: Annotated[str, typer.Option(help="Collection to write to.")] = "docs",
     chunk_size: Annotated[int, typer.Option(help="Most characters of text per chunk.")] = 600,
     overlap: Annotated[int, typer.Option(help="Most characters repeated from the previous chunk.")] = 100,
-    progress: Annotated[bool, typer.Option(help="Show a progress bar when stderr is a terminal.")] = True,
+    max_file_mb: Annotated[
+        float | None, typer.Option(min=0.001, help="Refuse larger files (default: ingest.max_file_mb, 32).")
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option(help="Show progress on stderr: a bar on a terminal, a line every 10 s otherwise.")
+    ] = True,
 ) -> None:
     """Ingest documents; unchanged ones are skipped, changed ones replaced, removed ones deleted.
 
@@ -71,8 +76,9 @@ def ingest(
 
     chunking = ChunkingConfig(size=chunk_size, overlap=overlap)
     config = _context.config(ctx)
-    with _open(config) as kb:
-        report = run_ingest(kb, collection, paths, chunking=chunking, progress=progress and sys.stderr.isatty())
+    limit = int((max_file_mb or config.ingest.max_file_mb) * 2**20)
+    with _open(config) as kb, progress_display(enabled=progress) as shown:
+        report = run_ingest(kb, collection, paths, chunking=chunking, progress=shown, max_file_bytes=limit)
     for mark, sources in (("+", report.added), ("~", report.updated), ("-", report.deleted)):
         for source in sources:
             typer.echo(f"{mark} {_display(source)}")

@@ -75,7 +75,8 @@ def read_yaml(path: Path) -> Located:
         raise CatalogError(
             f"{name} line {line} is not UTF-8 text; save the catalog as UTF-8.", file=str(path), line=line
         ) from None
-    loader = yaml.SafeLoader(text)
+    # libyaml's parser when PyYAML was built with it: the same nodes and marks, about 10x faster on a large catalog
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         if node is None:

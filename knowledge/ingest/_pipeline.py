@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from knowledge.index import Entry, KnowledgeBase
 from knowledge.ingest._chunking import ChunkingConfig, chunk_document
@@ -22,7 +22,21 @@ from knowledge.ingest._metadata import chunk_id, chunk_metadata, document_versio
 from knowledge.stores.base import Filter
 from kubeai.errors import IngestError, KubeAIError
 
-__all__ = ["Failure", "IngestReport", "StoredDocument", "discover", "ingest", "stored_documents"]
+if TYPE_CHECKING:
+    from kubeai.progress import ProgressCallback
+
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES",
+    "Failure",
+    "IngestReport",
+    "StoredDocument",
+    "discover",
+    "ingest",
+    "stored_documents",
+]
+
+DEFAULT_MAX_FILE_BYTES = 32 * 1024 * 1024
+"""Larger files are refused, each with a one-sentence failure (the project's ``ingest.max_file_mb``)."""
 
 Outcome = Literal["added", "updated", "unchanged"]
 
@@ -172,7 +186,8 @@ def ingest(
     paths: Sequence[Path],
     *,
     chunking: ChunkingConfig | None = None,
-    progress: bool = False,
+    progress: ProgressCallback | None = None,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> IngestReport:
     """Bring a collection up to date with the documents under some files and folders.
 
@@ -186,7 +201,10 @@ def ingest(
         collection: The collection, e.g. ``"docs"``.
         paths: Files and folders to ingest.
         chunking: Chunk size and overlap; default :class:`ChunkingConfig`.
-        progress: Show a progress bar on stderr (only when it is a terminal).
+        progress: Told how far the run got (see :mod:`kubeai.progress`): ``("ingesting documents", done, total)``
+            before each document, ``("reading NAME", 0, None)`` while one is read and chunked, and
+            ``("embedding NAME", chunks embedded, chunks)``.
+        max_file_bytes: A larger file fails with a one-sentence reason before it is read; the others go on.
 
     Returns:
         What was added, updated, left unchanged, deleted and failed.
@@ -194,8 +212,6 @@ def ingest(
     Raises:
         KubeAIError: The store cannot list the collection's documents (nothing was changed).
     """
-    from tqdm import tqdm
-
     config = chunking or ChunkingConfig()
     files, roots, missing = discover(paths)
     tally = _Tally(failed=list(missing))
@@ -203,16 +219,29 @@ def ingest(
     for document in stored_documents(kb, collection):
         stored.setdefault(document.source, []).append(document)
 
-    for path in tqdm(files, desc=f"ingest {collection}", unit="doc", disable=None if progress else True):
+    for position, path in enumerate(files):
+        if progress is not None:
+            progress("ingesting documents", position, len(files))
         source = path.as_posix()
         try:
-            outcome = _ingest_one(kb, collection, path, versions=stored.get(source, []), config=config, tally=tally)
+            _check_size(path, max_file_bytes)
+            outcome = _ingest_one(
+                kb,
+                collection,
+                path,
+                versions=stored.get(source, []),
+                config=config,
+                tally=tally,
+                progress=progress,
+            )
         except KubeAIError as exc:
             tally.failed.append(Failure(source=source, reason=str(exc)))
         except Exception as exc:  # an embedder or store bug must not stop the other documents
             tally.failed.append(Failure(source=source, reason=f"{type(exc).__name__}: {exc}"))
         else:
             {"added": tally.added, "updated": tally.updated, "unchanged": tally.unchanged}[outcome].append(source)
+    if progress is not None:
+        progress("ingesting documents", len(files), len(files))
 
     present = {path.as_posix() for path in files}
     for source in sorted(stored):
@@ -235,7 +264,10 @@ def _ingest_one(
     versions: list[StoredDocument],
     config: ChunkingConfig,
     tally: _Tally,
+    progress: ProgressCallback | None,
 ) -> Outcome:
+    if progress is not None:
+        progress(f"reading {path.name}", 0, None)
     data = read_file(path)
     content_hash = hashlib.sha256(data).hexdigest()
     version = document_version(path.as_posix(), content_hash, config)
@@ -257,10 +289,25 @@ def _ingest_one(
         )
         for chunk in chunks
     ]
-    kb.index(collection, entries)
+    kb.index(collection, entries, progress=progress, what=f"embedding {path.name}")
     tally.chunks_written += len(entries)
     _delete_versions(kb, collection, path, [v for v in versions if v.version != version], tally)
     return "updated" if versions else "added"
+
+
+def _check_size(path: Path, limit: int) -> None:
+    """Refuse a file over the size limit before reading it."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # reading it reports why
+    if size > limit:
+        source = path.as_posix()
+        raise IngestError(
+            f"{source} is {size / 2**20:.1f} MB, over the {limit / 2**20:g} MB limit for one file "
+            "(ingest.max_file_mb); split it, or raise the limit.",
+            path=source,
+        )
 
 
 def _delete_versions(

@@ -124,7 +124,7 @@ def test_one_bad_file_fails_alone(kb: KnowledgeBase, docs: Path, write: Write) -
     write("docs/broken.md", b"\x00\x01binary")
     write("docs/latin.txt", "naïve café".encode("latin-1"))
     write("docs/empty.html", b"")
-    report = ingest(kb, "docs", [docs], progress=True)
+    report = ingest(kb, "docs", [docs])
     assert not report.ok
     assert len(report.added) == 3
     reasons = {Path(f.source).name: f.reason for f in report.failed}
