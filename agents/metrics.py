@@ -11,6 +11,12 @@ Threads (``thread_id``) keep the conversation in a LangGraph checkpointer (SQLit
 PostgreSQL when ``metrics_agent.checkpoint_url`` says so), so follow-ups like "and by month?" work. With
 ``require_approval``, :meth:`MetricsAgent.ask` returns with ``pending_sql`` set and :meth:`MetricsAgent.resume`
 continues after a human approves, edits or rejects the SQL.
+
+Each step's checkpoint is written before the next step starts (``durability="sync"``), so a process killed
+mid-answer leaves its question in the thread with no answer; the next turn leaves such an unanswered question out
+of the history it rewrites follow-ups with (:meth:`MetricsAgent.history` marks it ``unanswered``). :meth:`ask`
+starts a thread under any new id; :meth:`find_thread` resolves the id, or a unique beginning of one, of a thread
+that must already exist.
 """
 
 from __future__ import annotations
@@ -25,23 +31,32 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
-from langchain_core.messages import HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
 
-from graphs.metrics import ColumnInfo, Context, InputState, State, build_graph, display_headers, result_frame
+from graphs.metrics import (
+    ColumnInfo,
+    Context,
+    InputState,
+    Role,
+    State,
+    build_graph,
+    conversation,
+    display_headers,
+    result_frame,
+)
 from knowledge.catalog import (
     CATALOG_COLLECTION,
     Catalog,
     catalog_entries,
     demo_catalog_path,
-    index_catalog,
     load_catalog,
 )
 from knowledge.index import KnowledgeBase, open_knowledge_base
 from kubeai.config import ProjectConfig
-from kubeai.errors import ConfigError
+from kubeai.errors import CatalogError, ConfigError, ThreadNotFoundError
+from kubeai.progress import ProgressCallback
 from serving.adapters import AdapterStore, active_model
 from serving.client import ModelClient
 from tools.sql_gate import GateContext
@@ -149,9 +164,13 @@ def _tuned_model(config: ProjectConfig, catalog: Catalog) -> str | None:
 class MetricsAgent:
     """Answers metric questions on one warehouse; build it with :meth:`open` from the project configuration."""
 
-    def __init__(self, *, context: Context, checkpointer: BaseCheckpointSaver[str] | None) -> None:
+    def __init__(
+        self, *, context: Context, checkpointer: BaseCheckpointSaver[str] | None, threads_at: str = "the checkpointer"
+    ) -> None:
         self.context = context
         self._graph = build_graph(checkpointer)
+        self._checkpointer = checkpointer
+        self._threads_at = threads_at
         self._stateless = checkpointer is None
 
     @classmethod
@@ -165,6 +184,7 @@ class MetricsAgent:
         model: str | None = None,
         llm: ModelClient | None = None,
         tuned_model: str | None = None,
+        progress: ProgressCallback | None = None,
     ) -> AsyncIterator[MetricsAgent]:
         """Open the catalog, warehouse, knowledge base and checkpointer named by ``config``; close them after.
 
@@ -176,10 +196,17 @@ class MetricsAgent:
             llm: A model client to use instead of one built from ``config.llm``.
             tuned_model: The catalog's fine-tuned adapter (default: ``metrics_agent.adapter``; ``auto`` is the
                 adapter promoted for the catalog, see :func:`metrics_role`).
+            progress: Told how opening goes (see :mod:`kubeai.progress`): loading the catalog, comparing it with
+                its index and embedding what changed, which can take minutes for a large catalog.
+
+        Raises:
+            CatalogError: The catalog is invalid, or makes more entries than ``metrics_agent.max_catalog_entries``.
         """
         settings = config.metrics_agent
         path = catalog_path or config.warehouse.catalog or demo_catalog_path()
-        catalog = load_catalog(path)
+        if progress is not None:
+            progress(f"loading catalog {Path(path).name}", 0, None)
+        catalog = await asyncio.to_thread(load_catalog, path)
         url = db_url or config.warehouse.url or catalog.warehouse.connection
         runner = open_runner(
             url, base_dir=Path(path).resolve().parent, max_estimated_rows=config.warehouse.max_estimated_rows
@@ -192,7 +219,9 @@ class MetricsAgent:
                     embeddings=config.embeddings, store=config.vector_store, data_dir=config.data_dir
                 )
                 stack.callback(knowledge.close)
-                await asyncio.to_thread(ensure_indexed, knowledge, catalog)
+                await asyncio.to_thread(
+                    ensure_indexed, knowledge, catalog, max_entries=settings.max_catalog_entries, progress=progress
+                )
             client = llm or ModelClient(config.llm, default_model=config.models.base.name)
             gate = GateContext(
                 schema=catalog.schema_mapping(),
@@ -219,12 +248,14 @@ class MetricsAgent:
                 tuned_model=tuned_model or _tuned_model(config, catalog),
             )
             checkpointer = await stack.enter_async_context(_checkpointer(config))
-            yield cls(context=context, checkpointer=checkpointer)
+            yield cls(context=context, checkpointer=checkpointer, threads_at=_checkpoint_location(config))
 
     async def ask(self, question: str, *, thread_id: str | None = None) -> MetricsResult:
         """Answer one question, continuing ``thread_id``'s conversation if given."""
         thread = thread_id or uuid.uuid4().hex
-        await self._graph.ainvoke(InputState(question=question), self._config(thread), context=self.context)
+        await self._graph.ainvoke(
+            InputState(question=question), self._config(thread), context=self.context, durability="sync"
+        )
         return await self._result(thread, question)
 
     async def resume(self, thread_id: str, decision: Decision) -> MetricsResult:
@@ -237,23 +268,87 @@ class MetricsAgent:
         payload = {"action": decision} if isinstance(decision, str) else dict(decision)
         state = await self._graph.aget_state(self._config(thread_id))
         question = str(state.values.get("question", ""))
-        await self._graph.ainvoke(Command(resume=payload), self._config(thread_id), context=self.context)
+        await self._graph.ainvoke(
+            Command(resume=payload), self._config(thread_id), context=self.context, durability="sync"
+        )
         return await self._result(thread_id, question)
 
     async def stream(self, question: str, *, thread_id: str | None = None) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Yield ``(node, update)`` as each node finishes, for progress display."""
         thread = thread_id or uuid.uuid4().hex
         async for chunk in self._graph.astream(
-            InputState(question=question), self._config(thread), context=self.context, stream_mode="updates"
+            InputState(question=question),
+            self._config(thread),
+            context=self.context,
+            stream_mode="updates",
+            durability="sync",
         ):
             for node, update in chunk.items():
                 yield node, update if isinstance(update, dict) else {}
 
-    async def history(self, thread_id: str) -> list[tuple[str, str]]:
-        """The thread's conversation as ``(role, text)`` pairs, read back from the checkpointer."""
+    async def history(self, thread_id: str) -> list[tuple[Role, str]]:
+        """The thread's conversation as ``(role, text)`` pairs, read back from the checkpointer.
+
+        Roles are ``user``, ``assistant``, and ``unanswered`` for a question whose turn never finished (the
+        process was killed mid-answer, or it waits for approval); follow-ups are not rewritten into those.
+        """
         snapshot = await self._graph.aget_state(self._config(thread_id))
         messages = snapshot.values.get("messages", []) if snapshot.values else []
-        return [("user" if isinstance(m, HumanMessage) else "assistant", str(m.content)) for m in messages]
+        return conversation(messages)
+
+    async def has_thread(self, thread_id: str) -> bool:
+        """Whether the checkpointer holds a thread with exactly this id."""
+        if self._checkpointer is None:
+            return False
+        return await self._checkpointer.aget_tuple(self._config(thread_id)) is not None
+
+    async def find_thread(self, thread_id: str) -> str:
+        """The full id of a stored thread: ``thread_id`` itself, or the one stored id that begins with it.
+
+        :meth:`ask` starts a thread under any new id; a caller that means to continue a conversation (``kubeai
+        ask --thread``) resolves the id here first, so a mistyped or shortened id is an error, not an empty thread.
+
+        Raises:
+            ThreadNotFoundError: No stored thread has that id or begins with it, or several begin with it.
+        """
+        if await self.has_thread(thread_id):
+            return thread_id
+        matches = await self._thread_ids(thread_id) if thread_id else []
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            shown = ", ".join(matches[:3]) + (", ..." if len(matches) > 3 else "")
+            raise ThreadNotFoundError(
+                f"{len(matches)} conversation threads begin with {thread_id!r} ({shown}); give more of the id.",
+                thread_id=thread_id,
+                matches=tuple(matches),
+            )
+        raise ThreadNotFoundError(
+            f"No conversation thread {thread_id!r} in {self._threads_at}; check the id (the CLI prints it after each "
+            "answer), or start a new thread by leaving --thread out.",
+            thread_id=thread_id,
+        )
+
+    async def _thread_ids(self, prefix: str, limit: int = 10) -> list[str]:
+        """Stored thread ids that begin with ``prefix``, at most ``limit``."""
+        saver = self._checkpointer
+        if saver is None:
+            return []
+        from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+        if isinstance(saver, AsyncSqliteSaver):  # the default store: ask SQLite rather than read every checkpoint
+            await saver.setup()
+            query = "SELECT DISTINCT thread_id FROM checkpoints WHERE substr(thread_id, 1, ?) = ? LIMIT ?"
+            async with saver.conn.execute(query, (len(prefix), prefix, limit)) as cursor:
+                return sorted(str(row[0]) for row in await cursor.fetchall())
+        found: set[str] = set()
+        async for item in saver.alist(None):
+            thread = str(item.config["configurable"]["thread_id"])
+            if thread.startswith(prefix):
+                found.add(thread)
+                if len(found) >= limit:
+                    break
+        return sorted(found)
 
     def _config(self, thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}
@@ -298,14 +393,55 @@ class MetricsAgent:
         )
 
 
-def ensure_indexed(knowledge: KnowledgeBase, catalog: Catalog) -> bool:
-    """Index the catalog unless the store already holds exactly its entries; returns whether it indexed."""
-    wanted = {e.id: e.text for e in catalog_entries(catalog)}
+def ensure_indexed(
+    knowledge: KnowledgeBase,
+    catalog: Catalog,
+    *,
+    max_entries: int | None = None,
+    progress: ProgressCallback | None = None,
+) -> bool:
+    """Bring the catalog's index up to date; returns whether anything had to change.
+
+    Only entries that are new or whose text changed are embedded, and entries no longer in the catalog are
+    deleted: editing one metric of a large catalog re-embeds that metric's entries, not the whole catalog.
+
+    Args:
+        knowledge: The knowledge base holding the catalog collection.
+        catalog: The catalog.
+        max_entries: Refuse a catalog that makes more retrieval entries than this, before embedding anything.
+        progress: Told ``("comparing the catalog with its index", 0, None)``, then
+            ``("embedding catalog entries", done, total)`` while entries are embedded.
+
+    Raises:
+        CatalogError: The catalog makes more than ``max_entries`` entries.
+        VectorStoreError: The embedding model or the store failed; the index is left as it was.
+    """
+    entries = catalog_entries(catalog)
+    if max_entries is not None and len(entries) > max_entries:
+        raise CatalogError(
+            f"Catalog {catalog.name} makes {len(entries):,} retrieval entries ({len(catalog.metrics):,} metrics, "
+            f"their dimensions, examples and names), over the limit of {max_entries:,} "
+            "(metrics_agent.max_catalog_entries); split the catalog, or raise the limit."
+        )
+    if progress is not None:
+        progress("comparing the catalog with its index", 0, None)
     stored = {h.id: h.text for h in knowledge.get(CATALOG_COLLECTION)}
-    if stored == wanted:
-        return False
-    index_catalog(knowledge, catalog)
-    return True
+    changed = [e for e in entries if stored.get(e.id) != e.text]
+    wanted = {e.id for e in entries}
+    stale = [entry_id for entry_id in stored if entry_id not in wanted]
+    if changed:
+        knowledge.index(CATALOG_COLLECTION, changed, progress=progress, what="embedding catalog entries")
+    if stale:  # after the new entries are stored: a failure never leaves the index with fewer entries
+        knowledge.delete(CATALOG_COLLECTION, ids=stale)
+    return bool(changed or stale)
+
+
+def _checkpoint_location(config: ProjectConfig) -> str:
+    """Where threads are kept, for messages: the SQLite file, or the PostgreSQL database's host and name."""
+    url = config.metrics_agent.checkpoint_url
+    if url and url.startswith(("postgresql://", "postgres://")):
+        return f"the PostgreSQL checkpoints at {url.rsplit('@', 1)[-1]}"  # never the password
+    return str(Path(url.removeprefix("sqlite:///")) if url else config.data_dir / "checkpoints.sqlite")
 
 
 @contextlib.asynccontextmanager

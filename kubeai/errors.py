@@ -26,6 +26,7 @@ __all__ = [
     "PromptTooLongError",
     "SQLGateError",
     "ServingError",
+    "ThreadNotFoundError",
     "ToolError",
     "TrainingError",
     "VectorStoreError",
@@ -158,6 +159,20 @@ class IngestError(KubeAIError):
     def __init__(self, message: str, *, path: str | None = None) -> None:
         super().__init__(message)
         self.path = path
+
+
+class ThreadNotFoundError(KubeAIError):
+    """No stored conversation thread has the id asked for, or begins with it, or a prefix fits several.
+
+    Attributes:
+        thread_id: The id (or beginning of one) that was asked for.
+        matches: Stored ids that begin with it: none, or several when the prefix is ambiguous.
+    """
+
+    def __init__(self, message: str, *, thread_id: str, matches: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.thread_id = thread_id
+        self.matches = matches
 
 
 class VectorStoreError(KubeAIError):

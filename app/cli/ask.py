@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import typer
 
-from agents.metrics import MetricsAgent, MetricsResult
+from agents.metrics import MetricsResult
 from app.cli._context import EXIT_ABSTAINED, model_client
 from app.cli._context import config as load
+from app.cli._threads import check_thread_options, earlier_turns, open_agent, thread_for
 from kubeai.config import ProjectConfig
 from kubeai.errors import KubeAIError, ModelServerUnavailableError
 from tools.charts import export_chart
@@ -36,7 +36,10 @@ def ask(  # noqa: PLR0917 - Typer maps each CLI option to a parameter
     db: str | None = typer.Option(None, help="Warehouse: DuckDB file or SQLAlchemy URL (default: warehouse.url)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of text."),
     chart: Path | None = typer.Option(None, help="Write the chart to this .html, .png or .json file."),
-    thread: str | None = typer.Option(None, help="Continue a conversation thread (follow-up questions)."),
+    thread: str | None = typer.Option(
+        None, help="Continue a stored conversation thread (its id, or enough of its beginning); unknown: an error."
+    ),
+    new_thread: str | None = typer.Option(None, help="Start a conversation thread under this id (default: a new id)."),
     model: str | None = typer.Option(None, help="Model or LoRA adapter to use (default: base model)."),
 ) -> None:
     """Answer one question on the warehouse: SQL, rows, a chart and a short answer.
@@ -46,8 +49,11 @@ def ask(  # noqa: PLR0917 - Typer maps each CLI option to a parameter
     """
     if chart is not None and chart.suffix not in CHART_SUFFIXES:
         raise typer.BadParameter(f"--chart must end in one of {', '.join(CHART_SUFFIXES)}", param_hint="--chart")
+    check_thread_options(thread, new_thread)
     cfg = load(ctx)
-    result = asyncio.run(_ask_once(cfg, question, catalog=catalog, db=db, thread=thread, model=model))
+    result = asyncio.run(
+        _ask_once(cfg, question, catalog=catalog, db=db, thread=thread, new_thread=new_thread, model=model)
+    )
     written = write_chart(result, chart) if chart is not None else None
     if as_json:
         payload = result.to_json()
@@ -57,6 +63,7 @@ def ask(  # noqa: PLR0917 - Typer maps each CLI option to a parameter
         print_result(result)
         if written:
             typer.echo(f"chart: {written}")
+        typer.echo(f"thread: {result.thread_id} (ask a follow-up with --thread {result.thread_id})")
     if result.abstained:
         raise typer.Exit(EXIT_ABSTAINED)
 
@@ -68,10 +75,11 @@ async def _ask_once(
     catalog: Path | None,
     db: str | None,
     thread: str | None,
+    new_thread: str | None,
     model: str | None,
 ) -> MetricsResult:
-    async with MetricsAgent.open(cfg, catalog_path=catalog, db_url=db, model=model, llm=model_client(cfg)) as agent:
-        return await agent.ask(question, thread_id=thread)
+    async with open_agent(cfg, catalog_path=catalog, db_url=db, model=model, llm=model_client(cfg)) as agent:
+        return await agent.ask(question, thread_id=await thread_for(agent, thread=thread, new_thread=new_thread))
 
 
 def write_chart(result: MetricsResult, path: Path) -> Path | None:
@@ -100,21 +108,42 @@ def print_result(result: MetricsResult, *, max_rows: int = 20) -> None:
     typer.echo(f"\n[{spent}; {tokens} tokens]")
 
 
-def chat(
+def chat(  # noqa: PLR0917 - Typer maps each CLI option to a parameter
     ctx: typer.Context,
     catalog: Path | None = typer.Option(None, help="Metric catalog YAML (default: warehouse.catalog or the demo)."),
     db: str | None = typer.Option(None, help="Warehouse: DuckDB file or SQLAlchemy URL (default: warehouse.url)."),
     model: str | None = typer.Option(None, help="Model or LoRA adapter to use (default: base model)."),
+    thread: str | None = typer.Option(
+        None, help="Resume a stored conversation thread (its id, or enough of its beginning); unknown: an error."
+    ),
+    new_thread: str | None = typer.Option(None, help="Start the conversation under this id (default: a new id)."),
 ) -> None:
-    """A multi-turn terminal conversation with the metrics agent (follow-ups understood; /quit to leave)."""
+    """A multi-turn terminal conversation with the metrics agent (follow-ups understood; /quit to leave).
+
+    Prints the thread's id; ``kubeai chat --thread ID`` resumes it later, showing its last turns.
+    """
+    check_thread_options(thread, new_thread)
     cfg = load(ctx)
-    asyncio.run(_chat(cfg, catalog=catalog, db=db, model=model))
+    asyncio.run(_chat(cfg, catalog=catalog, db=db, model=model, thread=thread, new_thread=new_thread))
 
 
-async def _chat(cfg: ProjectConfig, *, catalog: Path | None, db: str | None, model: str | None) -> None:
-    thread = uuid.uuid4().hex
-    async with MetricsAgent.open(cfg, catalog_path=catalog, db_url=db, model=model, llm=model_client(cfg)) as agent:
-        typer.echo(f"metrics chat (thread {thread[:8]}); ask in Chinese or English, /quit to leave")
+async def _chat(
+    cfg: ProjectConfig,
+    *,
+    catalog: Path | None,
+    db: str | None,
+    model: str | None,
+    thread: str | None = None,
+    new_thread: str | None = None,
+) -> None:
+    async with open_agent(cfg, catalog_path=catalog, db_url=db, model=model, llm=model_client(cfg)) as agent:
+        resumed = thread is not None
+        thread = await thread_for(agent, thread=thread, new_thread=new_thread)
+        typer.echo(f"metrics chat, thread {thread}{' (resumed)' if resumed else ''}")
+        if resumed:
+            for line in await earlier_turns(agent, thread):
+                typer.echo(line)
+        typer.echo(f"ask in Chinese or English, /quit to leave; resume later with: kubeai chat --thread {thread}")
         while True:
             try:
                 question = await asyncio.to_thread(input, "\n> ")
@@ -134,6 +163,7 @@ async def _chat(cfg: ProjectConfig, *, catalog: Path | None, db: str | None, mod
                 typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
                 continue
             print_result(result)
+        typer.echo(f"\nresume with: kubeai chat --thread {thread}")
 
 
 async def _review(sql: str) -> Any:

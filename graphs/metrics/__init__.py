@@ -7,16 +7,18 @@ repair, abstention, optional human approval and multi-turn threads.
 from graphs.metrics.context import Context, Strategy
 from graphs.metrics.graph import build_graph
 from graphs.metrics.result import ColumnInfo, column_label, display_headers, result_frame
-from graphs.metrics.state import InputState, State
+from graphs.metrics.state import InputState, Role, State, conversation
 
 __all__ = [
     "ColumnInfo",
     "Context",
     "InputState",
+    "Role",
     "State",
     "Strategy",
     "build_graph",
     "column_label",
+    "conversation",
     "display_headers",
     "result_frame",
 ]

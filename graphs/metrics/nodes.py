@@ -32,7 +32,7 @@ from graphs.metrics.linking import (
     named_years,
 )
 from graphs.metrics.result import ColumnInfo, compiled_columns, describes, display_headers, inferred_columns
-from graphs.metrics.state import NEW_TURN, State
+from graphs.metrics.state import NEW_TURN, State, conversation
 from graphs.metrics.tuned import TUNED_PROMPT, tuned_output_model, tuned_query, tuned_values
 from graphs.shared import fit_to_context, node_tokens
 from knowledge.catalog import Catalog, retrieve_catalog
@@ -104,11 +104,8 @@ class ReasonedSQL(BaseModel):
 
 
 def _history(messages: Sequence[AnyMessage], limit: int = 6) -> list[dict[str, str]]:
-    turns = [
-        {"role": "user" if isinstance(m, HumanMessage) else "assistant", "content": str(m.content)}
-        for m in messages
-        if isinstance(m, HumanMessage | AIMessage)
-    ]
+    """The answered turns the model sees; a question left unanswered (a killed turn) is not among them."""
+    turns = [{"role": role, "content": text} for role, text in conversation(messages) if role != "unanswered"]
     return turns[-limit:]
 
 

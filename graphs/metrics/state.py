@@ -8,16 +8,17 @@ Per-turn fields are reset by the first node of every turn.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from langchain_core.messages import AnyMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
 from langgraph.graph.message import add_messages
 
 from graphs.metrics.result import ColumnInfo
 from graphs.shared import NEW_TURN, merge_timings, sum_tokens
 
-__all__ = ["NEW_TURN", "ColumnInfo", "InputState", "State", "merge_timings", "sum_tokens"]
+__all__ = ["NEW_TURN", "ColumnInfo", "InputState", "Role", "State", "conversation", "merge_timings", "sum_tokens"]
 
 
 @dataclass(kw_only=True)
@@ -64,3 +65,23 @@ class State(InputState):
     # One entry per prompt of the turn: node, prompt tokens, budget, items left out to fit the context
     # (``dropped``), and whether the answer was cut off by its token limit (``cut_off``).
     prompt_fit: list[dict[str, Any]] = field(default_factory=list)
+
+
+Role = Literal["user", "assistant", "unanswered"]
+
+
+def conversation(messages: Sequence[AnyMessage]) -> list[tuple[Role, str]]:
+    """A thread's messages as ``(role, text)``, oldest first.
+
+    A question that no answer follows is ``unanswered``: its turn never finished (the process was killed while
+    it ran, or it still waits for approval). Such a question is not part of the conversation the model sees:
+    a follow-up is rewritten against the answered turns only.
+    """
+    turns: list[tuple[Role, str]] = []
+    for index, message in enumerate(messages):
+        following = messages[index + 1] if index + 1 < len(messages) else None
+        if isinstance(message, HumanMessage):
+            turns.append(("user" if isinstance(following, AIMessage) else "unanswered", str(message.content)))
+        elif isinstance(message, AIMessage):
+            turns.append(("assistant", str(message.content)))
+    return turns
