@@ -15,7 +15,8 @@ __all__ = ["EXIT_ABSTAINED", "CliState", "config", "model_client", "note"]
 EXIT_ABSTAINED = 4
 """Exit status of ``kubeai ask`` and ``kubeai plan`` when the agent declined (abstained) and said why.
 
-The CLI's statuses: 0 answered, 1 an error (one sentence on stderr), 2 a usage error (Typer's), 3 a regression
+The CLI's statuses: 0 answered, 1 an error (one sentence on stderr; for ``kubeai plan`` also a run in which every
+task failed, with or without ``--json``), 2 a usage error (Typer's), 3 a regression
 (``kubeai eval compare --fail-on-regression``), 4 declined: not a question about the data, or one the agent could
 not answer. A script tells "no answer, and here is why" (4) from "something is broken" (1).
 """

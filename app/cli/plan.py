@@ -49,8 +49,7 @@ def plan(  # noqa: PLR0917 - Typer maps each CLI option to a parameter
         payload = result.to_json()
         payload["chart_files"] = [str(p) for p in written]
         typer.echo(json.dumps(payload, ensure_ascii=False, default=str))
-        if result.status == "abstained":
-            raise typer.Exit(EXIT_ABSTAINED)
+        _exit_for(result)
         return
     if show_plan or plan_only:
         print_plan(result)
@@ -60,10 +59,18 @@ def plan(  # noqa: PLR0917 - Typer maps each CLI option to a parameter
         typer.echo(f"chart: {path}")
     if mermaid is not None:
         typer.echo(f"plan: {mermaid}")
+    _exit_for(result)
+
+
+def _exit_for(result: PlanRun) -> None:
+    """The same exit status with or without ``--json``: 4 declined, 1 every task failed, else 0.
+
+    A run where some tasks failed (``partial``) still answers with what it has and exits 0; its status says so.
+    """
     if result.status == "abstained":
         raise typer.Exit(EXIT_ABSTAINED)
     if result.status == "failed":
-        raise typer.Exit(2)
+        raise typer.Exit(1)
 
 
 async def _plan_once(

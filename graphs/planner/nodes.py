@@ -217,6 +217,11 @@ async def respond(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         request=state.request, language=state.language, results=lines, history=state.history[-4:]
     )
     update: dict[str, Any] = {"status": status}
+    if not ok:
+        # Nothing to compose from: a model asked anyway writes an answer no result supports ("1 / 0").
+        update.update(answer=_fallback_answer(lines, state.language, failed=True), cited=[])
+        update["timings"] = {"respond": time.perf_counter() - began}
+        return update
     try:
         result = await ctx.llm.structured(messages, schema, model=ctx.model, max_tokens=400)
     except ModelServerUnavailableError:
@@ -325,6 +330,9 @@ def _clip(text: str) -> str:
     return flat if len(flat) <= RESULT_TEXT_LIMIT else flat[: RESULT_TEXT_LIMIT - 1] + "…"
 
 
-def _fallback_answer(lines: list[dict[str, Any]], language: str) -> str:
-    head = "任务结果：" if language == "zh" else "Task results:"
+def _fallback_answer(lines: list[dict[str, Any]], language: str, *, failed: bool = False) -> str:
+    if failed:
+        head = "没有任务成功，无法回答：" if language == "zh" else "No task succeeded, so there is no answer:"
+    else:
+        head = "任务结果：" if language == "zh" else "Task results:"
     return "\n".join([head, *(f"[{line['id']}] {line['tool']} ({line['status']}): {line['text']}" for line in lines)])

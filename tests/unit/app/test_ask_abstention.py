@@ -63,3 +63,24 @@ def test_a_declined_question_in_text_mode_prints_the_reason(env: dict[str, str])
     result = ask("🎉🎉🎉", env=env)
     assert result.returncode == 4
     assert result.stdout.startswith("I can't answer that: the message has no words")
+
+
+def test_a_plan_whose_every_task_failed_exits_1_with_or_without_json(env: dict[str, str], tmp_path: Path) -> None:
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"tasks": [{"id": "t1", "tool": "calculate", "args": {"expression": "1/0"}}]}))
+    for extra in (["--json"], []):
+        result = subprocess.run(
+            [sys.executable, "-m", "app", "plan", "what is 1/0", "--plan-file", str(plan), *extra],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            check=False,
+        )
+        assert result.returncode == 1, (extra, result.stderr)
+        if extra:
+            payload = json.loads(result.stdout)
+            assert payload["status"] == "failed" and payload["answer"].startswith("No task succeeded")
+        else:
+            assert "division by zero" in result.stdout

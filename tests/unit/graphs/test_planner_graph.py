@@ -188,6 +188,19 @@ async def test_tool_errors_and_timeouts_fail_only_their_task() -> None:
     assert run.status == "failed"
 
 
+@pytest.mark.parametrize(("request_text", "head"), [("x", "No task succeeded"), ("计算", "没有任务成功")])
+async def test_a_run_where_every_task_failed_answers_with_the_failures_not_the_model(
+    request_text: str, head: str
+) -> None:
+    client, chat = scripted()
+    run = await agent(client, registry(fail_with("division by zero in `1 / 0`"))).run(
+        request_text, plan=[task("t1", "step", {"name": "a"})]
+    )
+    assert run.status == "failed"
+    assert run.answer.startswith(head) and "division by zero" in run.answer
+    assert run.cited == () and chat.prompts == [], "no model is asked to compose an answer from nothing"
+
+
 async def test_an_unreachable_model_server_stops_the_run_with_its_sentence() -> None:
     async def behaviour(name: str, inputs: TaskInputs) -> TaskOutput:
         if name == "model":
