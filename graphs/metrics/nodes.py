@@ -164,7 +164,8 @@ async def understand(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             )
         except (ModelOutputError, PromptTooLongError) as exc:
             # A small model may fail to rewrite; the previous question plus this one still retrieves well.
-            update["standalone_question"] = f"{history[-2 if len(history) > 1 else -1]['content']} {question}"
+            previous = next((turn["content"] for turn in reversed(history) if turn["role"] == "user"), "")
+            update["standalone_question"] = " ".join(part for part in (previous, question) if part)
             update["prompt_fit"] = _prompt_record("understand", fitted, exc)
         else:
             update["standalone_question"] = result.value.standalone_question.strip()

@@ -151,6 +151,18 @@ async def test_follow_up_is_rewritten_with_the_thread_history(open_agent: Any) -
     assert "understand" in second.tokens
 
 
+async def test_a_failed_rewrite_joins_the_previous_question_not_the_previous_answer(open_agent: Any) -> None:
+    client, _ = scripted(
+        {"sql": "SELECT SUM(paid_amount) AS gmv FROM orders"},
+        "not json at all",
+        {"sql": "SELECT date_trunc('month', order_date) AS month, SUM(paid_amount) AS gmv FROM orders GROUP BY 1"},
+    )
+    async with open_agent(client, strategy="sql") as agent:
+        await agent.ask("What is the GMV?", thread_id="thread-2")
+        second = await agent.ask("and by month?", thread_id="thread-2")
+    assert second.standalone_question == "What is the GMV? and by month?"
+
+
 async def test_empty_question_abstains_without_calling_the_model(open_agent: Any) -> None:
     client, chat = scripted()
     async with open_agent(client) as agent:
