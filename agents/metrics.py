@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
+import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -53,6 +55,7 @@ from knowledge.catalog import (
     demo_catalog_path,
     load_catalog,
 )
+from knowledge.catalog.scope import row_filters
 from knowledge.index import KnowledgeBase, open_knowledge_base
 from kubeai.config import ProjectConfig
 from kubeai.errors import CatalogError, ConfigError, ThreadNotFoundError
@@ -249,6 +252,24 @@ class MetricsAgent:
             )
             checkpointer = await stack.enter_async_context(_checkpointer(config))
             yield cls(context=context, checkpointer=checkpointer, threads_at=_checkpoint_location(config))
+
+    def scoped(self, scope: Mapping[str, Sequence[str]]) -> MetricsAgent:
+        """This agent for a user who may see only ``scope``'s rows (catalog dimension to allowed values).
+
+        The scope becomes row filters the SQL gate applies to every query of every path, whatever the question
+        or the model's SQL says (:func:`knowledge.catalog.scope.row_filters`). The view shares the graph and the
+        checkpointer; an empty scope returns this agent.
+
+        Raises:
+            ConfigError: A scope dimension is not one of the catalog's or lists no values.
+        """
+        if not scope:
+            return self
+        filters = row_filters(self.context.catalog, scope)
+        gate = dataclasses.replace(self.context.gate, scope_filters=filters)
+        view = copy.copy(self)
+        view.context = dataclasses.replace(self.context, gate=gate)
+        return view
 
     async def ask(self, question: str, *, thread_id: str | None = None) -> MetricsResult:
         """Answer one question, continuing ``thread_id``'s conversation if given."""

@@ -66,9 +66,11 @@ class GateContext:
         source_dialect: The sqlglot dialect the incoming SQL is written in, e.g. ``"duckdb"``.
         target_dialect: The warehouse's sqlglot dialect the result is rendered in, e.g. ``"postgres"``.
         max_rows: The LIMIT cap: added when the outermost query has none, lowered when it asks for more.
-        scope_filters: Mandatory predicates per table, written in the source dialect against that table
-            alone, e.g. ``{"orders": "orders.tenant_id = 42"}``. Every occurrence of the table is replaced by
-            a filtered subquery, so the predicate holds under joins, outer joins, subqueries and CTEs.
+        scope_filters: Mandatory predicates per table, written in the source dialect against that table,
+            e.g. ``{"orders": "orders.tenant_id = 42"}``; a predicate may read other schema tables in a
+            subquery to follow joins (``orders.city_id IN (SELECT cities.city_id FROM cities WHERE ...)``, see
+            :func:`knowledge.catalog.scope.row_filters`). Every occurrence of the table is replaced by a filtered
+            subquery, so the predicate holds under joins, outer joins, subqueries and CTEs.
         extra_functions: Lowercase function names to allow on top of
             :data:`tools.sql_gate.functions.ALLOWED_FUNCTIONS` (a warehouse's own UDFs). Denied names cannot be
             added.
@@ -166,8 +168,11 @@ class GateContext:
                 raise ConfigError(
                     f"Scope filter for {table!r} is not a valid predicate on that table: {error}.", field=where
                 ) from error
-            if condition.find(exp.Query) is not None:
-                raise ConfigError(f"Scope filter for {table!r} must not contain a subquery.", field=where)
+            unknown = sorted({t.name for t in condition.find_all(exp.Table)} - set(self.schema))
+            if unknown:
+                raise ConfigError(
+                    f"Scope filter for {table!r} reads {', '.join(unknown)}, which is not in the schema.", field=where
+                )
             condition = normalize_identifiers(condition, dialect=self.source_dialect)
             parsed[table] = quote_identifiers(condition, dialect=self.source_dialect, identify=True)
         return MappingProxyType(parsed)

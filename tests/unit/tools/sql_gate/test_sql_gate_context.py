@@ -26,7 +26,7 @@ from tests.unit.tools.sql_gate.sql_gate_samples import make_context
         ({"scope_filters": {"nope": "tenant_id = 1"}}, "scope_filters.nope"),
         ({"scope_filters": {"orders": "no_such_column = 1"}}, "scope_filters.orders"),
         ({"scope_filters": {"orders": "orders.tenant_id = ("}}, "scope_filters.orders"),
-        ({"scope_filters": {"orders": "tenant_id IN (SELECT 1)"}}, "scope_filters.orders"),
+        ({"scope_filters": {"orders": "tenant_id IN (SELECT id FROM admin_users)"}}, "scope_filters.orders"),
         ({"extra_functions": frozenset({"read_csv"})}, "extra_functions"),
         ({"extra_functions": frozenset({"duckdb_settings"})}, "extra_functions"),
         ({"extra_functions": frozenset({"Bad-Name"})}, "extra_functions"),
