@@ -19,6 +19,7 @@ from app.cli.evals import app as evals_app
 from app.cli.finetune import app as finetune_app
 from app.cli.finetune import onboard_command
 from app.cli.knowledge import app as knowledge_app
+from app.cli.mcp import register as register_mcp
 from app.cli.plan import register as register_plan
 from app.cli.serving import register as register_serving
 from app.cli.warehouse import app as warehouse_app
@@ -58,6 +59,7 @@ def _root(
 register_serving(app)
 register_ask(app)
 register_plan(app)
+register_mcp(app)
 app.command("demo")(demo)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(knowledge_app, name="knowledge")
