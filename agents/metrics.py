@@ -253,23 +253,50 @@ class MetricsAgent:
             checkpointer = await stack.enter_async_context(_checkpointer(config))
             yield cls(context=context, checkpointer=checkpointer, threads_at=_checkpoint_location(config))
 
-    def scoped(self, scope: Mapping[str, Sequence[str]]) -> MetricsAgent:
+    def scoped(self, scope: Mapping[str, Sequence[str]], *, require_approval: bool | None = None) -> MetricsAgent:
         """This agent for a user who may see only ``scope``'s rows (catalog dimension to allowed values).
 
         The scope becomes row filters the SQL gate applies to every query of every path, whatever the question
         or the model's SQL says (:func:`knowledge.catalog.scope.row_filters`). The view shares the graph and the
-        checkpointer; an empty scope returns this agent.
+        checkpointer; an empty scope (and ``require_approval`` left ``None``) returns this agent.
+        ``require_approval`` overrides ``metrics_agent.require_approval`` for runs of the view.
 
         Raises:
             ConfigError: A scope dimension is not one of the catalog's or lists no values.
         """
-        if not scope:
+        if not scope and require_approval is None:
             return self
-        filters = row_filters(self.context.catalog, scope)
-        gate = dataclasses.replace(self.context.gate, scope_filters=filters)
+        context = self.context
+        if scope:
+            filters = row_filters(context.catalog, scope)
+            context = dataclasses.replace(context, gate=dataclasses.replace(context.gate, scope_filters=filters))
+        if require_approval is not None:
+            context = dataclasses.replace(context, require_approval=require_approval)
         view = copy.copy(self)
-        view.context = dataclasses.replace(self.context, gate=gate)
+        view.context = context
         return view
+
+    async def last_result(self, thread_id: str) -> MetricsResult:
+        """The latest turn of a stored thread as a result (``pending_sql`` set while it waits for approval)."""
+        snapshot = await self._graph.aget_state(self._config(thread_id))
+        return await self._result(thread_id, str((snapshot.values or {}).get("question", "")))
+
+    async def checkpoints(self, thread_id: str, *, limit: int = 20) -> list[dict[str, Any]]:
+        """The thread's checkpoints, newest first: id, time, the steps still to run, and the question then."""
+        found = []
+        async for snapshot in self._graph.aget_state_history(self._config(thread_id), limit=limit):
+            values = snapshot.values or {}
+            found.append(
+                {
+                    "checkpoint_id": (snapshot.config.get("configurable") or {}).get("checkpoint_id"),
+                    "created_at": snapshot.created_at,
+                    "next": list(snapshot.next),
+                    "step": (snapshot.metadata or {}).get("step"),
+                    "question": values.get("question", ""),
+                    "answer": values.get("answer", ""),
+                }
+            )
+        return found
 
     async def ask(self, question: str, *, thread_id: str | None = None) -> MetricsResult:
         """Answer one question, continuing ``thread_id``'s conversation if given."""

@@ -24,6 +24,7 @@ from kubeai.errors import ConfigError
 
 __all__ = [
     "AdapterSpec",
+    "ApiConfig",
     "BaseModelSpec",
     "EmbeddingsConfig",
     "FinetuneConfig",
@@ -303,6 +304,17 @@ class FinetuneConfig(_Section):
     )
 
 
+class ApiConfig(_Section):
+    """Where ``kubeai api`` listens, and what it accepts (docs/api.md)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    # A request body over this size is refused with 413 before it is read to the end.
+    max_body_bytes: int = Field(default=1_000_000, ge=1024)
+    # A question (or planner request) longer than this is refused with 422.
+    max_question_chars: int = Field(default=4_000, ge=1)
+
+
 class ProjectConfig(_Section):
     """The whole configuration; every section has working embedded defaults."""
 
@@ -316,6 +328,7 @@ class ProjectConfig(_Section):
     warehouse: WarehouseConfig = WarehouseConfig()
     metrics_agent: MetricsAgentConfig = MetricsAgentConfig()
     finetune: FinetuneConfig = FinetuneConfig()
+    api: ApiConfig = ApiConfig()
 
     def resolve(self, path: Path) -> Path:
         """A path from the configuration, made absolute against ``data_dir`` when relative."""

@@ -1,0 +1,87 @@
+"""Runs: ``/threads/{id}/runs/wait``, ``/threads/{id}/runs/stream`` (Server-Sent Events) and stateless ``/runs/wait``.
+
+A run on a thread continues its conversation; ``command.resume`` answers SQL waiting for approval. The stream
+sends ``metadata``, one ``updates`` event per graph node as it finishes, ``values`` with the result, then ``end``;
+a failure is an ``error`` event with one sentence. A client that goes away cancels the run; the steps that
+finished are checkpointed, and the question stays in the thread unanswered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sse_starlette import EventSourceResponse
+
+from app.api.auth import Caller
+from app.api.errors import status_for
+from app.api.schemas import RunCreate, StatelessRunCreate
+from app.api.service import Service, new_id, sse
+from kubeai.errors import KubeAIError
+
+__all__ = ["router"]
+
+log = logging.getLogger("kubeai.api")
+router = APIRouter(tags=["runs"])
+
+
+def _service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+@router.post("/threads/{thread_id}/runs/wait", summary="Run a turn and wait for its result")
+async def wait_run(request: Request, thread_id: str, body: RunCreate, caller: Caller) -> dict[str, Any]:
+    """The thread's values after the turn; ``__interrupt__`` holds SQL waiting for approval."""
+    service = _service(request)
+    record = service.owned(thread_id, caller)
+    assistant = service.assistant(body.assistant_id or record.assistant_id, caller)
+    async with service.running(thread_id, registered=True):
+        return await service.wait(thread_id, assistant, body, caller)
+
+
+@router.post("/runs/wait", summary="Ask once, without a stored thread")
+async def stateless_run(request: Request, body: StatelessRunCreate, caller: Caller) -> dict[str, Any]:
+    """One turn on a fresh thread that is not registered."""
+    service = _service(request)
+    assistant = service.assistant(body.assistant_id, caller)
+    thread_id = new_id()
+    async with service.running(thread_id, registered=False):
+        return await service.wait(thread_id, assistant, body, caller)
+
+
+@router.post("/threads/{thread_id}/runs/stream", summary="Run a turn and stream its progress")
+async def stream_run(request: Request, thread_id: str, body: RunCreate, caller: Caller) -> EventSourceResponse:
+    """Server-Sent Events: ``metadata``, ``updates`` per node, ``values``, ``end`` (or ``error``)."""
+    service = _service(request)
+    record = service.owned(thread_id, caller)
+    assistant = service.assistant(body.assistant_id or record.assistant_id, caller)
+    running = service.running(thread_id, registered=True)
+    await running.__aenter__()  # refuse a busy thread with 409 before the stream starts
+    run_id = new_id()
+
+    async def events() -> AsyncIterator[dict[str, str]]:
+        failure: BaseException | None = None
+        try:
+            async for event, data in service.stream(thread_id, assistant, body, caller, run_id):
+                yield sse(event, data)
+            yield sse("end", None)
+        except KubeAIError as exc:
+            failure = exc
+            yield sse("error", {"error": type(exc).__name__, "status": status_for(exc), "message": str(exc)})
+        except Exception as exc:
+            failure = exc
+            log.exception("run %s on thread %s failed", run_id, thread_id)
+            yield sse("error", {"error": "InternalError", "status": 500, "message": "The run failed; see the log."})
+        except BaseException as exc:  # cancelled: the client went away
+            failure = exc
+            raise
+        finally:
+            if failure is None:
+                await running.__aexit__(None, None, None)
+            else:
+                await running.__aexit__(type(failure), failure, failure.__traceback__)
+
+    return EventSourceResponse(events(), ping=15)

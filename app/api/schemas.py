@@ -1,0 +1,131 @@
+"""Request and response bodies, in the shape of the LangGraph Agent Protocol where it fits (docs/api.md).
+
+Requests ignore fields they do not know, so LangGraph's SDK (which sends ``stream_mode``, ``if_not_exists`` and
+the like) can talk to the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "Assistant",
+    "AssistantSearch",
+    "Command",
+    "Resume",
+    "RunCreate",
+    "StatelessRunCreate",
+    "Thread",
+    "ThreadCreate",
+    "ThreadState",
+]
+
+AssistantId = Literal["metrics", "planner"]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Assistant(BaseModel):
+    """An agent the API serves: ``metrics`` (questions about the data) or ``planner`` (multi-step requests)."""
+
+    assistant_id: str
+    graph_id: str
+    name: str
+    description: str
+    config: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    version: int = 1
+    created_at: str
+    updated_at: str
+
+
+class AssistantSearch(_Request):
+    """``POST /assistants/search``: every assistant whose graph or metadata matches."""
+
+    graph_id: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    limit: int = Field(default=10, ge=1, le=100)
+    offset: int = Field(default=0, ge=0)
+
+
+class ThreadCreate(_Request):
+    """``POST /threads``: a conversation with one assistant, owned by the key's user."""
+
+    thread_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,128}$")
+    assistant_id: AssistantId | None = None
+    graph_id: AssistantId | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class Thread(BaseModel):
+    """A thread as the API shows it."""
+
+    thread_id: str
+    assistant_id: str
+    created_at: str
+    updated_at: str
+    metadata: dict[str, Any]
+    status: Literal["idle", "busy", "interrupted", "error"]
+    values: dict[str, Any] = Field(default_factory=dict)
+
+
+class ThreadState(BaseModel):
+    """``GET /threads/{id}/state``: the latest values, the steps still to run, and pending interrupts."""
+
+    values: dict[str, Any]
+    next: list[str]
+    tasks: list[dict[str, Any]] = Field(default_factory=list)
+    interrupts: list[dict[str, Any]] = Field(default_factory=list)
+    checkpoint: dict[str, Any] | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: str | None = None
+
+
+class Resume(_Request):
+    """A decision on SQL waiting for approval: approve it, run an edited statement, or reject it."""
+
+    action: Literal["approve", "edit", "reject"]
+    sql: str | None = None
+
+    @model_validator(mode="after")
+    def _edit_has_sql(self) -> Resume:
+        if self.action == "edit" and not (self.sql or "").strip():
+            raise ValueError("an edit needs the SQL to run in `sql`")
+        return self
+
+
+class Command(_Request):
+    """``{"resume": {...}}`` continues a run paused for approval."""
+
+    resume: Resume | Literal["approve", "reject"]
+
+
+class RunCreate(_Request):
+    """``POST /threads/{id}/runs/wait`` and ``/runs/stream``.
+
+    ``input`` carries the question: ``{"question": ...}`` (metrics), ``{"request": ...}`` (planner) or
+    ``{"messages": [{"role": "user", "content": ...}]}``; or ``command`` resumes a run paused for approval.
+    ``require_approval`` overrides ``metrics_agent.require_approval`` for this run.
+    """
+
+    assistant_id: AssistantId | None = None
+    input: dict[str, Any] | None = None
+    command: Command | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    require_approval: bool | None = None
+
+    @model_validator(mode="after")
+    def _input_or_command(self) -> RunCreate:
+        if self.input is None and self.command is None:
+            raise ValueError("give `input` with the question, or `command` to resume a run")
+        return self
+
+
+class StatelessRunCreate(RunCreate):
+    """``POST /runs/wait``: one question without a stored thread."""
+
+    assistant_id: AssistantId | None = "metrics"

@@ -1,0 +1,292 @@
+"""What the routes do with the agents: run a turn on a thread, resume one, stream one, read a thread's state.
+
+:class:`Agents` holds the opened agents; :class:`Service` adds the key store's scope, the thread registry and one
+lock per thread (a second run on a busy thread is refused with 409, never interleaved).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from agents.metrics import MetricsAgent, MetricsResult
+from agents.planner import PlannerAgent
+from app.api.errors import ApiError
+from app.api.schemas import Command, RunCreate
+from app.api.threads import ThreadRecord, ThreadRegistry
+from app.keys import ApiKey
+from kubeai.config import ProjectConfig
+from kubeai.values import json_value
+from serving.client import ModelClient
+
+__all__ = ["ASSISTANTS", "Agents", "Service", "jsonable"]
+
+ASSISTANTS: Mapping[str, tuple[str, str]] = {
+    "metrics": ("Metrics agent", "Answers questions about the data: the number, the SQL, the rows and a chart."),
+    "planner": ("Planner", "Plans a multi-step request into tasks, runs them in parallel and answers with sources."),
+}
+
+
+@dataclass(kw_only=True)
+class Agents:
+    """The agents the API serves; ``planner`` may be absent (its assistant then answers 404)."""
+
+    metrics: MetricsAgent
+    planner: PlannerAgent | None = None
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, config: ProjectConfig, *, llm: ModelClient) -> AsyncIterator[Agents]:
+        """Open the metrics agent and the planner on ``config`` with one model client; close them after."""
+        async with MetricsAgent.open(config, llm=llm) as metrics, PlannerAgent.open(config, llm=llm) as planner:
+            yield cls(metrics=metrics, planner=planner)
+
+
+def jsonable(value: Any) -> Any:
+    """Graph values as JSON: messages as role and text, dataclasses and models as dicts, cells by ``json_value``."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value))
+    if hasattr(value, "content") and hasattr(value, "type"):  # a LangChain message
+        return {"role": str(value.type), "content": jsonable(value.content)}
+    if hasattr(value, "model_dump"):
+        return jsonable(value.model_dump())
+    return json_value(value)
+
+
+def question_of(payload: Mapping[str, Any] | None, *, limit: int) -> str:
+    """The question of a run's input: ``question``, ``request``, or the last user message's text.
+
+    Raises:
+        ApiError: 422 when there is none, it is empty, or it is longer than ``limit`` characters.
+    """
+    payload = payload or {}
+    text: Any = payload.get("question", payload.get("request"))
+    if text is None and isinstance(payload.get("messages"), list):
+        users = [m for m in payload["messages"] if isinstance(m, Mapping) and m.get("role") in ("user", "human")]
+        text = users[-1].get("content") if users else None
+    if not isinstance(text, str) or not text.strip():
+        raise ApiError(
+            "The question is empty; send it as input.question (or input.messages with a user message).",
+            status_code=422,
+        )
+    if len(text) > limit:
+        raise ApiError(
+            f"The question is {len(text):,} characters, over the limit of {limit:,} (api.max_question_chars).",
+            status_code=422,
+        )
+    return text.strip()
+
+
+def _decision(command: Command) -> Literal["approve", "reject"] | dict[str, Any]:
+    resume = command.resume
+    if isinstance(resume, str):
+        return resume
+    if resume.action == "edit":
+        return {"action": "edit", "sql": resume.sql}
+    return resume.action
+
+
+def metrics_values(result: MetricsResult, turns: list[tuple[str, str]]) -> dict[str, Any]:
+    """A metrics turn's values: the result's fields, the turns so far, and ``__interrupt__`` while SQL waits."""
+    values: dict[str, Any] = jsonable(result.to_json())
+    values["messages"] = [{"role": role, "content": text} for role, text in turns]
+    if result.pending_sql is not None:
+        values["__interrupt__"] = [
+            {
+                "id": f"approve-sql-{result.thread_id}",
+                "value": {
+                    "sql": result.pending_sql,
+                    "question": result.question,
+                    "actions": ["approve", "edit", "reject"],
+                },
+            }
+        ]
+    return values
+
+
+@dataclass(kw_only=True)
+class Service:
+    """The agents, the thread registry and per-thread locks."""
+
+    config: ProjectConfig
+    agents: Agents
+    threads: ThreadRegistry
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    # Threads ---------------------------------------------------------------------------------------------------
+
+    def owned(self, thread_id: str, caller: ApiKey) -> ThreadRecord:
+        """The caller's thread.
+
+        Raises:
+            ApiError: 404 for an unknown thread, 403 for someone else's.
+        """
+        record = self.threads.get(thread_id)
+        if record is None:
+            raise ApiError(f"No thread {thread_id!r}; create one with POST /threads.", status_code=404)
+        if record.owner != caller.user:
+            raise ApiError(f"Thread {thread_id!r} belongs to another user.", status_code=403)
+        return record
+
+    def assistant(self, assistant_id: str | None, caller: ApiKey) -> str:
+        """A servable assistant id for this caller.
+
+        Raises:
+            ApiError: 404 for an unknown or unavailable assistant, 403 for the planner with a scoped key.
+        """
+        chosen = assistant_id or "metrics"
+        if chosen not in ASSISTANTS or (chosen == "planner" and self.agents.planner is None):
+            raise ApiError(f"No assistant {chosen!r}; GET /assistants lists them.", status_code=404)
+        if chosen == "planner" and caller.scope:
+            raise ApiError(
+                "The planner is not available to a key with a row scope yet; ask the metrics assistant.",
+                status_code=403,
+            )
+        return chosen
+
+    def metrics_for(self, caller: ApiKey, run: RunCreate | None = None) -> MetricsAgent:
+        """The metrics agent with the caller's row scope (and the run's approval setting) applied."""
+        approval = run.require_approval if run is not None else None
+        return self.agents.metrics.scoped(caller.scope, require_approval=approval)
+
+    async def state(self, record: ThreadRecord) -> dict[str, Any]:
+        """A thread's state: its values, the steps still to run, pending interrupts and the checkpoint."""
+        if record.assistant_id != "metrics":
+            return {"values": dict(record.values), "next": [], "interrupts": [], "metadata": dict(record.metadata)}
+        agent = self.agents.metrics
+        checkpoints = await agent.checkpoints(record.thread_id, limit=1)
+        if not checkpoints:
+            return {"values": {}, "next": [], "interrupts": [], "metadata": dict(record.metadata)}
+        result = await agent.last_result(record.thread_id)
+        values = metrics_values(result, list(await agent.history(record.thread_id)))
+        latest = checkpoints[0]
+        return {
+            "values": values,
+            "next": latest["next"],
+            "interrupts": values.get("__interrupt__", []),
+            "checkpoint": {"thread_id": record.thread_id, "checkpoint_id": latest["checkpoint_id"]},
+            "metadata": dict(record.metadata),
+            "created_at": latest["created_at"],
+        }
+
+    async def history(self, record: ThreadRecord, *, limit: int) -> list[dict[str, Any]]:
+        """The thread's checkpoints, newest first (the planner keeps none: its last values only)."""
+        if record.assistant_id != "metrics":
+            return [{"values": dict(record.values), "next": [], "checkpoint": None}] if record.values else []
+        found = await self.agents.metrics.checkpoints(record.thread_id, limit=limit)
+        return [
+            {
+                "values": {"question": c["question"], "answer": c["answer"]},
+                "next": c["next"],
+                "checkpoint": {"thread_id": record.thread_id, "checkpoint_id": c["checkpoint_id"]},
+                "metadata": {"step": c["step"]},
+                "created_at": c["created_at"],
+            }
+            for c in found
+        ]
+
+    # Runs ------------------------------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def running(self, thread_id: str, *, registered: bool) -> AsyncIterator[None]:
+        """Hold the thread's lock for one run and keep its status; 409 while another run holds it."""
+        lock = self._locks.setdefault(thread_id, asyncio.Lock())
+        if lock.locked():
+            raise ApiError(f"A run is already in progress on thread {thread_id!r}; wait for it.", status_code=409)
+        async with lock:
+            if registered:
+                await asyncio.to_thread(self.threads.update, thread_id, status="busy")
+            status = "error"
+            try:
+                yield
+                status = "idle"
+            except asyncio.CancelledError:  # the client went away: the finished steps are checkpointed
+                status = "idle"
+                raise
+            finally:
+                if registered:  # synchronously: a cancelled task's awaits would be cancelled again
+                    current = self.threads.get(thread_id)
+                    final = current.status if current is not None and current.status != "busy" else status
+                    self.threads.update(thread_id, status=final)
+
+    async def wait(self, thread_id: str, assistant_id: str, run: RunCreate, caller: ApiKey) -> dict[str, Any]:
+        """Run one turn (or resume one) to the end and return the thread's values."""
+        if assistant_id == "planner":
+            return await self._plan(thread_id, run, caller)
+        agent = self.metrics_for(caller, run)
+        if run.command is not None:
+            pending = await agent.last_result(thread_id) if await agent.has_thread(thread_id) else None
+            if pending is None or pending.pending_sql is None:
+                raise ApiError(f"Thread {thread_id!r} is not waiting for an approval.", status_code=409)
+            result = await agent.resume(thread_id, _decision(run.command))
+        else:
+            question = question_of(run.input, limit=self.config.api.max_question_chars)
+            result = await agent.ask(question, thread_id=thread_id)
+        values = metrics_values(result, list(await agent.history(thread_id)))
+        self._mark(thread_id, values)
+        return values
+
+    async def stream(
+        self, thread_id: str, assistant_id: str, run: RunCreate, caller: ApiKey, run_id: str
+    ) -> AsyncIterator[tuple[str, Any]]:
+        """``(event, data)`` pairs: ``metadata``, one ``updates`` per finished node, ``values``, then ``end``."""
+        yield "metadata", {"run_id": run_id, "thread_id": thread_id, "assistant_id": assistant_id}
+        if assistant_id == "planner" or run.command is not None:
+            yield "values", await self.wait(thread_id, assistant_id, run, caller)
+            return
+        agent = self.metrics_for(caller, run)
+        question = question_of(run.input, limit=self.config.api.max_question_chars)
+        async for node, update in agent.stream(question, thread_id=thread_id):
+            yield "updates", {node: jsonable(update)}
+        result = await agent.last_result(thread_id)
+        values = metrics_values(result, list(await agent.history(thread_id)))
+        self._mark(thread_id, values)
+        yield "values", values
+
+    def _mark(self, thread_id: str, values: Mapping[str, Any]) -> None:
+        if self.threads.get(thread_id) is not None and values.get("__interrupt__"):
+            self.threads.update(thread_id, status="interrupted")
+
+    async def _plan(self, thread_id: str, run: RunCreate, caller: ApiKey) -> dict[str, Any]:
+        planner = self.agents.planner
+        assert planner is not None, "assistant() refused the planner already"
+        request = question_of(run.input, limit=self.config.api.max_question_chars)
+        record = self.threads.get(thread_id)
+        turns = list((record.values if record is not None else {}).get("messages", []))
+        history = [{"role": t["role"], "content": t["content"]} for t in turns if isinstance(t, Mapping)]
+        result = await planner.run(request, history=history)
+        values: dict[str, Any] = jsonable(result.to_json())
+        values["messages"] = [
+            *history,
+            {"role": "user", "content": request},
+            {"role": "assistant", "content": result.answer},
+        ]
+        if record is not None:
+            self.threads.update(thread_id, status="idle", values=values)
+        return values
+
+
+def new_id() -> str:
+    """A new thread or run id."""
+    return uuid.uuid4().hex
+
+
+def timestamp(value: datetime | str | None) -> str | None:
+    """ISO text for a time."""
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def sse(event: str, data: Any) -> dict[str, str]:
+    """One Server-Sent Event for sse-starlette."""
+    return {"event": event, "data": json.dumps(data, ensure_ascii=False, default=str)}
