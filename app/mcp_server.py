@@ -5,7 +5,7 @@ Built with the official ``mcp`` SDK (:class:`mcp.server.mcpserver.MCPServer`) on
     async with MetricsAgent.open(config) as agent:
         server = build_server(config, agent=agent)
         await server.run_stdio_async()                              # a local client starts ``kubeai mcp``
-        # or: await serve_http(server, verifier=keys.verify, host="127.0.0.1", port=8765)
+        # or: await serve_http(server, lookup=KeyStore.in_data_dir(config.data_dir).lookup, port=8765)
 
 Tools, each with a typed input schema and a structured output:
 
@@ -17,8 +17,9 @@ Tools, each with a typed input schema and a structured output:
 
 Who may do what: over **stdio** the server runs as the local user with full access, like ``kubeai ask``. Over
 **streamable HTTP** every request must carry an API key (``Authorization: Bearer <key>``); :class:`RequireKey`
-answers 401 with one sentence otherwise, and the key's user and scope apply to ``ask`` and ``run_sql``: its row
-filters are injected into every query, and threads are kept per user. A failed tool call is an MCP tool error
+answers 401 (no key, an unknown one) or 403 (a revoked one) with one sentence otherwise, and the key's user and
+scope apply to ``ask`` and ``run_sql``: its row filters are injected into every query, and threads are kept per
+user. A failed tool call is an MCP tool error
 (``isError``) whose text is one sentence, never a traceback.
 """
 
@@ -50,7 +51,7 @@ __all__ = [
     "Caller",
     "DimensionInfo",
     "Dimensions",
-    "KeyVerifier",
+    "KeyLookup",
     "MetricInfo",
     "Metrics",
     "RequireKey",
@@ -67,7 +68,17 @@ KEY_SCOPE_FIELD = "kubeai.api_key"
 
 
 class Caller(Protocol):
-    """What the tools need of a verified API key: whose it is and which rows it may see."""
+    """What the server needs of an API key (:class:`app.keys.ApiKey`): whose it is, which rows it may see."""
+
+    @property
+    def id(self) -> str:
+        """The key's public id, for messages."""
+        ...
+
+    @property
+    def revoked(self) -> bool:
+        """Whether the key was revoked."""
+        ...
 
     @property
     def user(self) -> str:
@@ -80,8 +91,8 @@ class Caller(Protocol):
         ...
 
 
-KeyVerifier = Callable[[str], Caller | None]
-"""Checks a presented secret: the key it belongs to, or None for an unknown or revoked one."""
+KeyLookup = Callable[[str], Caller | None]
+"""The key a presented secret belongs to, revoked or not, or None for an unknown one (:meth:`KeyStore.lookup`)."""
 
 
 # -- structured outputs -------------------------------------------------------------------------------------------
@@ -365,15 +376,15 @@ ASGIApp = Callable[[dict[str, Any], Callable[[], Awaitable[Any]], Callable[[Any]
 class RequireKey:
     """ASGI middleware: every HTTP request must carry a valid API key as ``Authorization: Bearer <key>``.
 
-    A missing, malformed, unknown or revoked key gets 401 with a one-sentence JSON error (English and Chinese);
-    a valid one is left in the request's scope under :data:`KEY_SCOPE_FIELD` for the tools. The SDK's own auth
-    is an OAuth resource server that sends clients to discover an authorization server, which API keys do not
-    have; this checks the key and nothing else.
+    As in the HTTP API (:mod:`app.api.auth`), a missing, malformed or unknown key gets 401 and a revoked one 403,
+    with a one-sentence JSON error ``{"detail": ..., "detail_zh": ...}``; a valid key is left in the request's
+    scope under :data:`KEY_SCOPE_FIELD` for the tools. The SDK's own auth is an OAuth resource server that sends
+    clients to discover an authorization server, which API keys do not have; this checks the key and nothing else.
     """
 
-    def __init__(self, app: ASGIApp, verifier: KeyVerifier) -> None:
+    def __init__(self, app: ASGIApp, lookup: KeyLookup) -> None:
         self.app = app
-        self.verifier = verifier
+        self.lookup = lookup
 
     async def __call__(
         self,
@@ -387,18 +398,28 @@ class RequireKey:
             return
         secret = _bearer(scope)
         if secret is None:
-            await _unauthorized(
+            await _refuse(
                 send,
+                401,
                 "This server needs an API key: send Authorization: Bearer <key> (create one with kubeai keys create).",
                 "此服务需要 API 密钥：请发送 Authorization: Bearer <密钥>（用 kubeai keys create 创建）。",
             )
             return
-        key = await asyncio.to_thread(self.verifier, secret)
+        key = await asyncio.to_thread(self.lookup, secret)
         if key is None:
-            await _unauthorized(
+            await _refuse(
                 send,
-                "The API key is unknown or has been revoked; ask for a new one.",
-                "API 密钥无效或已被吊销，请申请新的密钥。",
+                401,
+                "The API key is not valid; check it, or create one with kubeai keys create.",
+                "API 密钥无效；请检查，或用 kubeai keys create 创建。",
+            )
+            return
+        if key.revoked:
+            await _refuse(
+                send,
+                403,
+                f"The API key {key.id} was revoked; ask for a new one.",
+                f"API 密钥 {key.id} 已被吊销，请申请新的密钥。",
             )
             return
         await self.app({**scope, KEY_SCOPE_FIELD: key}, receive, send)
@@ -413,12 +434,12 @@ def _bearer(scope: Mapping[str, Any]) -> str | None:
     return None
 
 
-async def _unauthorized(send: Callable[[Any], Awaitable[None]], message: str, message_zh: str) -> None:
-    body = json.dumps({"error": message, "error_zh": message_zh}, ensure_ascii=False).encode()
+async def _refuse(send: Callable[[Any], Awaitable[None]], status: int, message: str, message_zh: str) -> None:
+    body = json.dumps({"detail": message, "detail_zh": message_zh}, ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 401,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json; charset=utf-8"),
                 (b"content-length", str(len(body)).encode()),
@@ -429,16 +450,16 @@ async def _unauthorized(send: Callable[[Any], Awaitable[None]], message: str, me
     await send({"type": "http.response.body", "body": body})
 
 
-def http_app(server: MCPServer, *, verifier: KeyVerifier, host: str = "127.0.0.1", path: str = "/mcp") -> ASGIApp:
+def http_app(server: MCPServer, *, lookup: KeyLookup, host: str = "127.0.0.1", path: str = "/mcp") -> ASGIApp:
     """The server's streamable HTTP ASGI app at ``path``, behind :class:`RequireKey`."""
     app = server.streamable_http_app(streamable_http_path=path, host=host)
-    return RequireKey(app, verifier)
+    return RequireKey(app, lookup)
 
 
 async def serve_http(
     server: MCPServer,
     *,
-    verifier: KeyVerifier,
+    lookup: KeyLookup,
     host: str = "127.0.0.1",
     port: int = 8765,
     path: str = "/mcp",
@@ -466,7 +487,7 @@ async def serve_http(
             f"Cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port or stop what uses it."
         ) from None
     bound = sock.getsockname()[1]
-    app = http_app(server, verifier=verifier, host=host, path=path)
+    app = http_app(server, lookup=lookup, host=host, path=path)
     uv = uvicorn.Server(uvicorn.Config(app, host=host, port=bound, log_level="warning"))
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     if announce is not None:

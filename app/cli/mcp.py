@@ -64,4 +64,4 @@ async def _serve(cfg: ProjectConfig, transport: Transport, *, host: str, port: i
             return
         if not any(not key.revoked for key in keys.list()):
             note("no API key can call this server yet; create one with: kubeai keys create --user NAME")
-        await serve_http(server, verifier=keys.verify, host=host, port=port, announce=note)
+        await serve_http(server, lookup=keys.lookup, host=host, port=port, announce=note)

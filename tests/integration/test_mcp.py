@@ -1,8 +1,8 @@
 """``kubeai mcp`` as a real subprocess, driven by the official MCP client, against the real vLLM server.
 
 Over stdio the local user asks the README's total and gets exactly the warehouse's gold rows. Over streamable HTTP
-a request without a valid key is refused with 401, and a key scoped to one region asks the same question and gets
-that region's total, never the whole company's.
+a request without a valid key is refused with 401 (403 for a revoked one), and a key scoped to one region asks the
+same question and gets that region's total, never the whole company's.
 """
 
 from __future__ import annotations
@@ -107,16 +107,17 @@ def http_server(live_server: LiveServer, demo_warehouse: Path, tmp_path: Path) -
     assert "Traceback" not in log.read_text(encoding="utf-8")
 
 
-async def test_http_refuses_requests_without_a_valid_key(http_server: tuple[str, KeyStore]) -> None:
+async def test_http_refuses_missing_unknown_and_revoked_keys(http_server: tuple[str, KeyStore]) -> None:
     url, keys = http_server
     revoked, secret = keys.create("gone")
     keys.revoke(revoked.id)
     request = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    cases = (({}, 401), ({"Authorization": "Bearer kai_0_0"}, 401), ({"Authorization": f"Bearer {secret}"}, 403))
     async with httpx2.AsyncClient() as http:
-        for headers in ({}, {"Authorization": f"Bearer {secret}"}, {"Authorization": "Bearer kai_0_0"}):
+        for headers, status in cases:
             response = await http.post(url, json=request, headers=headers)
-            assert response.status_code == 401, (headers, response.text)
-            assert response.json()["error"].endswith(".")
+            assert response.status_code == status, (headers, response.text)
+            assert response.json()["detail"].endswith(".")
 
 
 async def test_http_scoped_key_gets_only_its_region(http_server: tuple[str, KeyStore], demo_warehouse: Path) -> None:
