@@ -12,12 +12,14 @@ import sys
 import typer
 
 from app.cli import _context
+from app.cli.api import api as api_command
 from app.cli.ask import register as register_ask
 from app.cli.catalog import app as catalog_app
 from app.cli.demo import demo
 from app.cli.evals import app as evals_app
 from app.cli.finetune import app as finetune_app
 from app.cli.finetune import onboard_command
+from app.cli.keys import app as keys_app
 from app.cli.knowledge import app as knowledge_app
 from app.cli.mcp import register as register_mcp
 from app.cli.plan import register as register_plan
@@ -67,6 +69,8 @@ app.add_typer(warehouse_app, name="warehouse")
 app.add_typer(evals_app, name="eval")
 app.add_typer(finetune_app, name="finetune")
 app.command("onboard")(onboard_command)
+app.command("api")(api_command)
+app.add_typer(keys_app, name="keys")
 
 
 def main() -> None:
