@@ -10,7 +10,6 @@ import asyncio
 import json
 import socket
 import threading
-from pathlib import Path
 from typing import Any
 
 import httpx
