@@ -68,7 +68,7 @@ def api(live_server: LiveServer, demo_warehouse: Path, tmp_path_factory: pytest.
     data = tmp_path_factory.mktemp("api-data")
     port = free_port()
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("KUBEAI_")},
         "KUBEAI_CONFIG": str(REPO / "kubeai.yaml"),
         "KUBEAI_DATA_DIR": str(data),
         "KUBEAI_LLM__BASE_URL": live_server.base_url,
