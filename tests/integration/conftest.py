@@ -1,7 +1,9 @@
 """Integration fixtures: one real vLLM server per test session, serving the base model and the default adapter.
 
 The server is started from the repository's kubeai.yaml on a free port (models are prepared first, which is a
-no-op when `make prepare` already ran). Set KUBEAI_TEST_LLM_URL to reuse a server you started yourself.
+no-op when `make prepare` already ran). Set TEST_LLM_URL to reuse a server you started yourself (it is
+outside the KUBEAI_ namespace on purpose: the configuration refuses unknown KUBEAI_* variables, and CLI tests
+read the configuration from the environment).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def agent_config(project_config: ProjectConfig, demo_warehouse: Path) -> Project
 
 @pytest.fixture(scope="session")
 def live_server(project_config: ProjectConfig) -> Iterator[LiveServer]:
-    external = os.environ.get("KUBEAI_TEST_LLM_URL")
+    external = os.environ.get("TEST_LLM_URL")
     if external:
         yield LiveServer(config=project_config, base_url=external.rstrip("/"), server=None)
         return
