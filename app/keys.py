@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import MappingProxyType
 
+from app._sqlite import connect
 from knowledge.catalog import Catalog
 from knowledge.catalog.scope import check_scope
 from kubeai.errors import ConfigError
@@ -120,17 +121,8 @@ class KeyStore:
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=30)
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"Cannot open the API key store {self.path}: {exc}.", field="data_dir") from None
-        try:
-            with connection:
-                connection.execute(_SCHEMA)
-                yield connection
-        finally:
-            connection.close()
+        with connect(self.path, schema=_SCHEMA, what="the API key store") as connection:
+            yield connection
 
     def create(
         self, user: str, scope: Mapping[str, Sequence[str]] | None = None, *, catalog: Catalog | None = None

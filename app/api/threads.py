@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kubeai.errors import ConfigError
+from app._sqlite import connect
 
 __all__ = ["ThreadRecord", "ThreadRegistry"]
 
@@ -60,17 +60,8 @@ class ThreadRegistry:
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=30)
-        except (OSError, sqlite3.Error) as exc:
-            raise ConfigError(f"Cannot open the thread registry {self.path}: {exc}.", field="data_dir") from None
-        try:
-            with connection:
-                connection.execute(_SCHEMA)
-                yield connection
-        finally:
-            connection.close()
+        with connect(self.path, schema=_SCHEMA, what="the thread registry") as connection:
+            yield connection
 
     def create(self, thread_id: str, *, owner: str, assistant_id: str, metadata: Mapping[str, Any]) -> ThreadRecord:
         """Register a new thread; ``None`` is never returned: an existing id raises ``sqlite3.IntegrityError``."""
