@@ -12,7 +12,6 @@ import pytest
 from agents.metrics import MetricsAgent
 from knowledge.catalog import demo_catalog_path, load_catalog
 from knowledge.catalog.scope import row_filters
-from knowledge.warehouse import build_demo_warehouse
 from kubeai.config import ProjectConfig
 from kubeai.errors import ConfigError
 from tests.unit.fakes import scripted_client
@@ -31,13 +30,6 @@ HOSTILE = {
     "cte": "WITH everything AS (SELECT * FROM regions) SELECT region_name, 0 AS gmv FROM everything",
     "subquery": "SELECT region_name, 0 AS gmv FROM regions WHERE region_id IN (SELECT region_id FROM cities)",
 }
-
-
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("wh") / "demo.duckdb"
-    build_demo_warehouse(path, orders=5_000, seed=7)
-    return path
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from agents.metrics import MetricsAgent
-from knowledge.warehouse import build_demo_warehouse
 from kubeai.config import ProjectConfig
 from kubeai.errors import ThreadNotFoundError
 from serving.client import ModelClient
@@ -28,13 +27,6 @@ from tests.unit.fakes import scripted_client
 REPO = Path(__file__).resolve().parents[3]
 GMV_SQL = {"sql": "SELECT SUM(paid_amount) AS gmv FROM orders"}
 MONTHLY_SQL = {"sql": "SELECT date_trunc('month', order_date) AS month, SUM(paid_amount) AS gmv FROM orders GROUP BY 1"}
-
-
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("wh") / "demo.duckdb"
-    build_demo_warehouse(path, orders=5_000, seed=7)
-    return path
 
 
 @pytest.fixture

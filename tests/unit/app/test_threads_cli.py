@@ -17,7 +17,6 @@ from typer.testing import CliRunner
 
 from agents.metrics import MetricsAgent
 from app.cli import app
-from knowledge.warehouse import build_demo_warehouse
 from kubeai.config import load_config
 from kubeai.errors import ThreadNotFoundError
 from serving.client import ModelClient
@@ -25,13 +24,6 @@ from tests.unit.fakes import scripted_client
 
 GMV_SQL = {"sql": "SELECT SUM(paid_amount) AS gmv FROM orders"}
 MONTHLY_SQL = {"sql": "SELECT date_trunc('month', order_date) AS month, SUM(paid_amount) AS gmv FROM orders GROUP BY 1"}
-
-
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("wh") / "demo.duckdb"
-    build_demo_warehouse(path, orders=5_000, seed=7)
-    return path
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import pytest
 from agents.metrics import MetricsAgent
 from app.api import Agents, create_app
 from app.keys import KeyStore
-from knowledge.warehouse import build_demo_warehouse
 from kubeai.config import ProjectConfig
 from tests.unit.fakes import scripted_client
 
@@ -26,13 +25,6 @@ BY_REGION_SQL = {
 }
 
 Opener = Callable[..., contextlib.AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("wh") / "demo.duckdb"
-    build_demo_warehouse(path, orders=5_000, seed=7)
-    return path
 
 
 @pytest.fixture
