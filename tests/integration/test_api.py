@@ -6,7 +6,6 @@ intact; 401/403 for missing and revoked keys; a scoped key that never receives a
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -14,13 +13,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from app.keys import KeyStore
 from tests.integration.support import REPO, LiveServer
+from tests.unit.app.api.conftest import sse_events
 
 pytestmark = pytest.mark.integration
 EAST = "华东"
@@ -94,15 +93,6 @@ def client(api: Api, secret: str | None) -> httpx.Client:
     return httpx.Client(base_url=api.url, headers=headers, timeout=900)
 
 
-def events(text: str) -> list[tuple[str, Any]]:
-    found = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line.startswith(":"))
-        if "event" in fields:
-            found.append((fields["event"], json.loads(fields.get("data", "null"))))
-    return found
-
-
 def test_missing_and_revoked_keys_are_refused(api: Api, keys: KeyStore) -> None:
     key, secret = keys.create("eve")
     with client(api, None) as http:
@@ -121,7 +111,7 @@ def test_stream_approval_and_restart(api: Api, keys: KeyStore) -> None:
     with client(api, secret) as http:
         thread = http.post("/threads", json={"assistant_id": "metrics"}).json()["thread_id"]
         streamed = http.post(f"/threads/{thread}/runs/stream", json={"input": {"question": "上个月的GMV是多少？"}})
-        got = events(streamed.text)
+        got = sse_events(streamed.text)
         kinds = [kind for kind, _ in got]
         assert kinds[0] == "metadata" and "updates" in kinds and kinds[-2:] == ["values", "end"], kinds
         first = got[-2][1]
