@@ -93,6 +93,10 @@ class PlanRun:
         timings: Seconds per stage (plan, select, respond) and ``execute`` (wall time of the task graph).
         tokens: Prompt and completion tokens per stage.
         reason: Why the request was declined (``abstained``), in its language; empty otherwise.
+        revisions: Each re-plan after a task failed or returned nothing: ``failed`` (id, tool, status, error),
+            ``kept`` (finished tasks reused, not rerun), ``superseded`` (the tasks replaced, with how they ended),
+            ``tasks`` (the revised tasks), ``valid`` and ``problems`` (an invalid revision ends the run with what
+            it has). ``tasks`` holds the graph as it finally ran: kept and revised tasks.
     """
 
     request: str
@@ -108,6 +112,12 @@ class PlanRun:
     timings: Mapping[str, float] = field(default_factory=dict)
     tokens: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     reason: str = ""
+    revisions: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def replanned(self) -> bool:
+        """Whether a revision of the plan ran after a task failed or returned nothing."""
+        return any(revision.get("valid") for revision in self.revisions)
 
     @property
     def plan(self) -> tuple[PlannedTask, ...]:
@@ -124,7 +134,8 @@ class PlanRun:
         order = [*self.cited, *(r.task.id for r in self.tasks if r.task.id not in self.cited)]
         by_id = {r.task.id: r for r in self.tasks}
         usable = [i for i in order if by_id[i].status in USABLE]
-        return [f"[{i}] {by_id[i].task.tool}: {_one_line(_fact(by_id[i]))}" for i in usable]
+        facts = [f"[{i}] {by_id[i].task.tool}: {_one_line(_fact(by_id[i]))}" for i in usable]
+        return facts + [_revision_line(revision) for revision in self.revisions]
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary: what ``kubeai plan --json`` prints."""
@@ -133,6 +144,8 @@ class PlanRun:
             "language": self.language,
             "status": self.status,
             "reason": self.reason,
+            "replanned": self.replanned,
+            "revisions": [dict(revision) for revision in self.revisions],
             "answer": self.answer,
             "cited": list(self.cited),
             "attempts": self.attempts,
@@ -202,6 +215,7 @@ class PlannerAgent:
                 model=model or config.models.agents.get("planner"),
                 demos_k=demos,
                 catalog=catalog,
+                max_replans=config.planner.max_replans,
             )
             yield cls(context=context)
 
@@ -334,6 +348,7 @@ def _plan_run(state: State, board: TaskBoard) -> PlanRun:
         peak_parallel=board.peak,
         timings=timings,
         tokens={k: dict(v) for k, v in state.tokens.items()},
+        revisions=tuple(state.revisions),
     )
 
 
@@ -358,6 +373,17 @@ def _history(turns: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
 
 def _fact(report: TaskReport) -> str:
     return f"{report.task.note} {report.text}" if report.status == "changed" else report.text
+
+
+def _revision_line(revision: Mapping[str, Any]) -> str:
+    """A re-plan in one line: ``replanned after t2 failed (why): t2, t3 replaced by t5, t6; kept t1``."""
+    failed = ", ".join(f"{f['id']} {f['status']} ({_one_line(str(f['error']), 80)})" for f in revision["failed"])
+    old = ", ".join(str(task["id"]) for task in revision["superseded"])
+    if not revision["valid"]:
+        return f"not replanned after {failed}: the revision was invalid ({'; '.join(revision['problems'][:2])})"
+    new = ", ".join(str(task["id"]) for task in revision["tasks"])
+    kept = f"; kept {', '.join(revision['kept'])}" if revision["kept"] else ""
+    return f"replanned after {failed}: {old} replaced by {new}{kept}"
 
 
 def _one_line(text: str, limit: int = 200) -> str:

@@ -34,6 +34,7 @@ __all__ = [
     "MetricsAgentConfig",
     "ModelCard",
     "ModelRegistryConfig",
+    "PlannerConfig",
     "ProjectConfig",
     "ServingConfig",
     "TeacherConfig",
@@ -315,6 +316,13 @@ class ApiConfig(_Section):
     max_question_chars: int = Field(default=4_000, ge=1)
 
 
+class PlannerConfig(_Section):
+    """How the task-decomposition agent (``kubeai plan``) plans and runs requests."""
+
+    # Revisions of a model's plan after it ran and a task failed or returned nothing; finished tasks are kept.
+    max_replans: int = Field(default=1, ge=0, le=3)
+
+
 class ProjectConfig(_Section):
     """The whole configuration; every section has working embedded defaults."""
 
@@ -329,6 +337,7 @@ class ProjectConfig(_Section):
     metrics_agent: MetricsAgentConfig = MetricsAgentConfig()
     finetune: FinetuneConfig = FinetuneConfig()
     api: ApiConfig = ApiConfig()
+    planner: PlannerConfig = PlannerConfig()
 
     def resolve(self, path: Path) -> Path:
         """A path from the configuration, made absolute against ``data_dir`` when relative."""

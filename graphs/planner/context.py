@@ -31,6 +31,7 @@ class Context:
         model: The model that plans, selects and responds (``None``: the client's default).
         max_tasks: The most tasks a plan may have.
         max_plan_attempts: Plans asked of the model (the first plus re-plans with the problems) before giving up.
+        max_replans: Revisions of a model's plan after it ran and a task failed or returned nothing (0: none).
         task_timeout_s: Seconds one task may run once its dependencies are done.
         max_parallel: Tasks running at once (tasks waiting for dependencies do not count).
         board: Where running tasks publish their outputs to dependants; fresh for every run.
@@ -47,6 +48,7 @@ class Context:
     demos_k: int = 2
     max_tasks: int = 8
     max_plan_attempts: int = 3
+    max_replans: int = 1
     task_timeout_s: float = 300.0
     max_parallel: int = 8
     board: TaskBoard = field(default_factory=TaskBoard)

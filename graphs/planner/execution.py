@@ -94,6 +94,19 @@ class TaskBoard:
         self.began = time.perf_counter()
         self.in_flight = self.peak = 0
 
+    def extend(self, task_ids: Iterable[str]) -> None:
+        """Add the tasks of a revised plan; finished outcomes stay for the revised tasks to use; the clock runs on.
+
+        Raises:
+            RuntimeError: :meth:`open` was not called first.
+        """
+        if self._slots is None:
+            raise RuntimeError("TaskBoard.open() must be called before TaskBoard.extend()")
+        loop = asyncio.get_running_loop()
+        for task_id in task_ids:
+            if task_id not in self._outcomes:
+                self._outcomes[task_id] = loop.create_future()
+
     def now(self) -> float:
         """Seconds since :meth:`open`."""
         return time.perf_counter() - self.began

@@ -1,7 +1,9 @@
 """Wiring of the task-decomposition graph (HuggingGPT's four stages as a LangGraph state machine).
 
-    START -> plan -> validate -> select -> run_task x N (fan-out, all at once) -> respond -> END
+    START -> plan -> validate -> select -> run_task x N (fan-out, all at once) -> join -> respond -> END
     validate -> plan (re-plan with the problems, bounded) | give_up -> END
+    join -> replan (a task failed or returned nothing; bounded) -> select -> the revised tasks -> join
+    replan -> respond (the revision is invalid: answer with what ran)
 
 A caller-given plan starts at ``validate``; ``execute=False`` stops after ``select``.
 """
@@ -17,7 +19,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Send
 
 from graphs.planner.context import Context
-from graphs.planner.nodes import Job, give_up, plan, respond, run_task, select, validate
+from graphs.planner.nodes import Job, give_up, join, plan, replan, respond, run_task, select, validate
 from graphs.planner.state import InputState, State
 
 __all__ = ["build_graph"]
@@ -38,10 +40,27 @@ def after_validate(state: State, runtime: Runtime[Context]) -> Literal["select",
 
 
 def fan_out(state: State) -> list[Send] | Literal["__end__"]:
-    """Send every task at once; each waits for its own dependencies (see ``graphs.planner.execution``)."""
+    """Send every task not yet run at once; each waits for its own dependencies (see ``graphs.planner.execution``)."""
     if not state.execute:
         return "__end__"
-    return [Send("run_task", Job(task=task, request=state.request, language=state.language)) for task in state.tasks]
+    return [
+        Send("run_task", Job(task=task, request=state.request, language=state.language))
+        for task in state.tasks
+        if task["id"] not in state.results
+    ]
+
+
+def after_join(state: State, runtime: Runtime[Context]) -> Literal["replan", "respond"]:
+    """Revise a model's plan after a failure while re-plans remain; a caller's plan runs as given."""
+    model_plan = state.attempts > 0
+    if state.failures and model_plan and state.replans < runtime.context.max_replans:
+        return "replan"
+    return "respond"
+
+
+def after_replan(state: State) -> Literal["select", "respond"]:
+    """Run a valid revision's new tasks; after an invalid one, answer with what ran."""
+    return "select" if state.revisions and state.revisions[-1]["valid"] else "respond"
 
 
 def build_graph(
@@ -54,12 +73,16 @@ def build_graph(
     builder.add_node("give_up", give_up)
     builder.add_node("select", select)
     builder.add_node("run_task", run_task, input_schema=Job)
+    builder.add_node("join", join)
+    builder.add_node("replan", replan)
     builder.add_node("respond", respond)
     builder.add_conditional_edges(START, start)
     builder.add_edge("plan", "validate")
     builder.add_conditional_edges("validate", after_validate)
     builder.add_conditional_edges("select", fan_out, ["run_task", END])
-    builder.add_edge("run_task", "respond")
+    builder.add_edge("run_task", "join")
+    builder.add_conditional_edges("join", after_join)
+    builder.add_conditional_edges("replan", after_replan)
     builder.add_edge("respond", END)
     builder.add_edge("give_up", END)
     return builder.compile(checkpointer=checkpointer, name="task-decomposition")

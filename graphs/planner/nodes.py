@@ -1,6 +1,7 @@
 """Nodes of the task-decomposition graph: plain async functions ``(state, runtime) -> dict``.
 
-plan -> validate -> (re-plan with the problems | give_up) -> select -> every task at once (``Send``) -> respond.
+plan -> validate -> (re-plan with the problems | give_up) -> select -> every task at once (``Send``) -> join ->
+(replan the rest after a failure, once -> select -> the revised tasks -> join) -> respond.
 The model only ever fills schemas: a plan whose task variants are the registered tools, a model name from an
 enum of candidates, an answer with the ids of the tasks it used. Tools run on validated arguments.
 """
@@ -20,6 +21,7 @@ from graphs.planner.execution import USABLE
 from graphs.planner.execution import run_task as execute_task
 from graphs.planner.grounding import ground_plan, plan_from_request
 from graphs.planner.plan import PlannedTask, plan_schema, validate_plan
+from graphs.planner.replanning import failures, kept_tasks, next_number, revision_record
 from graphs.planner.state import State
 from graphs.shared import NEW_TURN, node_tokens
 from kubeai.errors import ModelServerError, ModelServerUnavailableError
@@ -27,7 +29,7 @@ from kubeai.language import detect_language
 from kubeai.prompting import load_prompt
 from serving.registry import RegisteredModel
 
-__all__ = ["Job", "give_up", "plan", "respond", "run_task", "select", "validate"]
+__all__ = ["Job", "give_up", "join", "plan", "replan", "respond", "run_task", "select", "validate"]
 
 PROMPTS = "graphs.planner.prompts"
 RESULT_TEXT_LIMIT = 600
@@ -149,11 +151,17 @@ async def give_up(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 async def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Choose a model for every task that runs on one: candidates by task type and language, then the model picks."""
+    """Choose a model for every task that runs on one: candidates by task type and language, then the model picks.
+
+    After a re-plan only the revised tasks get models; the kept tasks have run already.
+    """
     began = time.perf_counter()
     ctx = runtime.context
     tasks = [PlannedTask.from_json(t) for t in state.tasks]
-    picks = await asyncio.gather(*(_pick_model(ctx, state, task) for task in tasks if ctx.tools.needs_model(task.tool)))
+    pending = [task for task in tasks if task.id not in state.results]
+    picks = await asyncio.gather(
+        *(_pick_model(ctx, state, task) for task in pending if ctx.tools.needs_model(task.tool))
+    )
     chosen = dict(picks)
     updated = [
         (
@@ -161,11 +169,13 @@ async def select(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         ).to_json()
         for task in tasks
     ]
-    if state.execute:
+    if state.execute and state.replans:
+        ctx.board.extend(task.id for task in pending)
+    elif state.execute:
         ctx.board.open((t["id"] for t in updated), max_parallel=ctx.max_parallel)
     return {
         "tasks": updated,
-        "selections": chosen,
+        "selections": {**state.selections, **chosen},
         "status": "planned" if not state.execute else "running",
         "timings": {"select": time.perf_counter() - began},
     }
@@ -185,6 +195,108 @@ async def run_task(state: Job, runtime: Runtime[Context]) -> dict[str, Any]:
         request=job.request,
     )
     return {"results": {task.id: outcome.to_json(task)}}
+
+
+async def join(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Look at the finished task graph: the tasks that failed or returned nothing are the observations to replan on."""
+    tasks = [PlannedTask.from_json(t) for t in state.tasks]
+    return {"failures": failures(tasks, state.results)}
+
+
+async def replan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Revise the rest of the graph once after a failure, keeping the finished tasks (LLMCompiler's replan).
+
+    The model sees the tasks as they ran and what went wrong, and writes only the tasks that replace the failed
+    ones and their dependants, numbered after every id used so far; its schema lets them name the kept tasks and
+    earlier new ones. Kept tasks plus the revision must pass the same validator as any plan; an invalid revision
+    (or none) is recorded and the run ends with what it has.
+    """
+    began = time.perf_counter()
+    ctx = runtime.context
+    tasks = [PlannedTask.from_json(t) for t in state.tasks]
+    kept = kept_tasks(tasks, state.results, [f["id"] for f in state.failures])
+    first = next_number(tasks, state.revisions)
+    room = max(1, ctx.max_tasks - len(kept))
+    lines = [
+        {
+            "id": task.id,
+            "tool": task.tool,
+            "args": json.dumps(dict(task.args), ensure_ascii=False)[:200],
+            "status": state.results[task.id]["status"] if task.id in state.results else "skipped",
+            "text": _clip(_result_text(state.results[task.id]))[:200] if task.id in state.results else "",
+        }
+        for task in tasks
+    ]
+    messages = load_prompt(PROMPTS, "replan").render(
+        tools=[
+            {"signature": _signature(ctx, name), "description": _first_sentence(ctx, name)}
+            for name in ctx.tools.names()
+        ],
+        request=state.request,
+        tasks=lines,
+        failures=state.failures[:6],
+        kept=[task.id for task in kept],
+        first=f"t{first}",
+    )
+    schema = plan_schema(ctx.tools, max_tasks=room, first=first, finished=[task.id for task in kept])
+    update: dict[str, Any] = {"replans": state.replans + 1}
+    revised: list[PlannedTask] = []
+    repairs: list[str] = []
+    try:
+        result = await ctx.llm.structured_json(
+            messages, schema, name="Plan", model=ctx.model, max_tokens=min(ctx.llm.config.max_tokens, 90 * room)
+        )
+    except ModelServerUnavailableError:
+        raise
+    except ModelServerError as exc:
+        problems = [f"the model gave no usable revision ({exc})"]
+    else:
+        update["tokens"] = node_tokens("replan", result)
+        revised, problems, repairs = _check_revision(ctx, state, kept, result.value.get("tasks"), first)
+    update["revisions"] = [
+        *state.revisions,
+        revision_record(
+            observed=state.failures,
+            tasks=tasks,
+            kept=kept,
+            results=state.results,
+            revised=revised,
+            problems=problems,
+            repairs=repairs,
+        ),
+    ]
+    if not problems:
+        update["tasks"] = [task.to_json() for task in [*kept, *revised]]
+        update["repairs"] = [*state.repairs, *repairs]
+    update["timings"] = {"replan": time.perf_counter() - began}
+    return update
+
+
+def _check_revision(
+    ctx: Context, state: State, kept: list[PlannedTask], drafted: Any, first: int
+) -> tuple[list[PlannedTask], list[str], list[str]]:
+    """The revised tasks (grounded in the request), or the problems that make the revision invalid, and repairs."""
+    draft = [t for t in drafted if isinstance(t, dict)] if isinstance(drafted, list) else []
+    if not draft:
+        return [], ["the revision has no tasks"], []
+    used = [str(t.get("id")) for t in draft if not _number_at_least(t.get("id"), first)]
+    if used:
+        return [], [f"tasks {', '.join(used)} reuse ids of the run; number new tasks from t{first}"], []
+    raw = [{"id": t.id, "tool": t.tool, "args": dict(t.args), "dep": list(t.depends_on)} for t in kept]
+    outcome = validate_plan([*raw, *draft], ctx.tools, max_tasks=ctx.max_tasks)
+    if not outcome.ok:
+        return [], list(outcome.problems), list(outcome.repairs)
+    kept_ids = {task.id for task in kept}
+    revised = [task for task in outcome.tasks if task.id not in kept_ids]
+    if ctx.catalog is not None:  # notes on metric tasks whose question differs from the request's
+        grounded = ground_plan(revised, state.request, ctx.catalog, language=state.language, from_model=False)
+        revised = list(grounded.tasks)
+    return revised, [], list(outcome.repairs)
+
+
+def _number_at_least(task_id: Any, first: int) -> bool:
+    text = str(task_id)
+    return text[:1] == "t" and text[1:].isdigit() and int(text[1:]) >= first
 
 
 class _Response(BaseModel):

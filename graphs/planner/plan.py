@@ -106,7 +106,9 @@ class Validation:
         return not self.problems
 
 
-def plan_schema(registry: ToolRegistry, *, max_tasks: int = 8) -> dict[str, Any]:
+def plan_schema(
+    registry: ToolRegistry, *, max_tasks: int = 8, first: int = 1, finished: Sequence[str] = ()
+) -> dict[str, Any]:
     """The JSON schema of a plan whose tasks may use exactly the registry's tools.
 
     Position ``i`` of the task list holds task ``t<i>``: one variant per tool with that tool's argument schema,
@@ -114,6 +116,9 @@ def plan_schema(registry: ToolRegistry, *, max_tasks: int = 8) -> dict[str, Any]
     references to earlier work are thereby fixed by the schema, so structured outputs rule out self-references,
     forward references and unknown ids even for a small model; a tool that needs an earlier table cannot come
     first. (``prefixItems`` with ``items: false`` also bounds the list, which ``maxItems`` alone does not on vLLM.)
+
+    A revision of a plan after a failure (see :func:`graphs.planner.nodes.replan`) numbers its tasks from
+    ``first`` and may also name the ``finished`` tasks it keeps, whose results are reused.
     """
     return {
         "title": "Plan",
@@ -122,7 +127,10 @@ def plan_schema(registry: ToolRegistry, *, max_tasks: int = 8) -> dict[str, Any]
         "properties": {
             "tasks": {
                 "type": "array",
-                "prefixItems": [_position(registry, index) for index in range(1, max_tasks + 1)],
+                "prefixItems": [
+                    _position(registry, index, [*finished, *(f"t{n}" for n in range(first, index))])
+                    for index in range(first, first + max_tasks)
+                ],
                 "items": False,
                 "minItems": 1,
                 "maxItems": max_tasks,
@@ -133,8 +141,7 @@ def plan_schema(registry: ToolRegistry, *, max_tasks: int = 8) -> dict[str, Any]
     }
 
 
-def _position(registry: ToolRegistry, index: int) -> dict[str, Any]:
-    earlier = [f"t{number}" for number in range(1, index)]
+def _position(registry: ToolRegistry, index: int, earlier: list[str]) -> dict[str, Any]:
     variants = []
     for name in registry.names():
         args = copy.deepcopy(registry.args_model(name).model_json_schema())

@@ -39,7 +39,12 @@ class InputState:
 
 @dataclass(kw_only=True)
 class State(InputState):
-    """Everything the nodes produce."""
+    """Everything the nodes produce.
+
+    ``failures`` are the observations the join step makes of a finished task graph (a task that failed or
+    returned nothing); ``revisions`` records each re-plan after them (which tasks failed and why, which finished
+    tasks were kept, the revised tasks, and whether the revision was valid); ``replans`` counts them.
+    """
 
     language: str = "en"
     demo_ids: list[str] = field(default_factory=list)
@@ -50,6 +55,9 @@ class State(InputState):
     tasks: list[dict[str, Any]] = field(default_factory=list)
     selections: dict[str, str] = field(default_factory=dict)
     results: Annotated[dict[str, dict[str, Any]], merge_results] = field(default_factory=dict)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    replans: int = 0
+    revisions: list[dict[str, Any]] = field(default_factory=list)
     answer: str = ""
     cited: list[str] = field(default_factory=list)
     status: str = "planning"
