@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 
 from app.api.auth import Caller
 from app.api.errors import ApiError
-from app.api.schemas import Thread, ThreadCreate, ThreadState
+from app.api.schemas import Thread, ThreadCreate, ThreadSearch, ThreadState
 from app.api.service import Service, new_id, timestamp
 from app.api.threads import ThreadRecord
 
@@ -50,6 +50,16 @@ async def create_thread(request: Request, caller: Caller, body: ThreadCreate | N
     except sqlite3.IntegrityError:
         raise ApiError(f"Thread {thread_id!r} already exists.", status_code=409) from None
     return _thread(record)
+
+
+@router.post("/threads/search", summary="List the caller's threads")
+async def search_threads(request: Request, caller: Caller, body: ThreadSearch | None = None) -> list[Thread]:
+    """The key's user's threads, most recently updated first, without their values (``GET /threads/{id}``)."""
+    query = body or ThreadSearch()
+    found = await asyncio.to_thread(
+        _service(request).threads.owned_by, caller.user, status=query.status, limit=query.limit, offset=query.offset
+    )
+    return [_thread(record, {}) for record in found]
 
 
 @router.get("/threads/{thread_id}", summary="Get a thread")

@@ -19,6 +19,7 @@ __all__ = [
     "StatelessRunCreate",
     "Thread",
     "ThreadCreate",
+    "ThreadSearch",
     "ThreadState",
 ]
 
@@ -59,6 +60,14 @@ class ThreadCreate(_Request):
     assistant_id: AssistantId | None = None
     graph_id: AssistantId | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class ThreadSearch(_Request):
+    """``POST /threads/search``: the caller's threads, most recently updated first."""
+
+    status: Literal["idle", "busy", "interrupted", "error"] | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0)
 
 
 class Thread(BaseModel):

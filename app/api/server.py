@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from app import runtime
-from app.api import routes_assistants, routes_runs, routes_threads
+from app.api import routes_adapters, routes_assistants, routes_runs, routes_threads, routes_web
 from app.api.errors import install_handlers
 from app.api.limits import BodyLimit
 from app.api.service import Agents, Service
@@ -77,4 +77,6 @@ def create_app(
     app.include_router(routes_assistants.router)
     app.include_router(routes_threads.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_adapters.router)
+    app.include_router(routes_web.router)
     return app

@@ -85,18 +85,20 @@ class ThreadRegistry:
         """The thread, or ``None``."""
         with self._connect() as db:
             row = db.execute(f"SELECT {_COLUMNS} FROM api_threads WHERE thread_id = ?", (thread_id,)).fetchone()
-        if row is None:
-            return None
-        return ThreadRecord(
-            thread_id=row[0],
-            owner=row[1],
-            assistant_id=row[2],
-            created_at=row[3],
-            updated_at=row[4],
-            metadata=json.loads(row[5]),
-            status=row[6],
-            values=json.loads(row[7]),
-        )
+        return None if row is None else _record(row)
+
+    def owned_by(
+        self, owner: str, *, status: str | None = None, limit: int = 50, offset: int = 0
+    ) -> list[ThreadRecord]:
+        """``owner``'s threads (with ``status`` only, when given), most recently updated first."""
+        where, params = ("owner = ? AND status = ?", (owner, status)) if status else ("owner = ?", (owner,))
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT {_COLUMNS} FROM api_threads WHERE {where} ORDER BY updated_at DESC, thread_id "
+                "LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
+        return [_record(row) for row in rows]
 
     def update(self, thread_id: str, *, status: str, values: Mapping[str, Any] | None = None) -> None:
         """Set the thread's status (and its stored values, for the planner)."""
@@ -111,3 +113,16 @@ class ThreadRegistry:
                     'UPDATE api_threads SET status = ?, updated_at = ?, "values" = ? WHERE thread_id = ?',
                     (status, _now(), json.dumps(dict(values), ensure_ascii=False, default=str), thread_id),
                 )
+
+
+def _record(row: tuple[Any, ...]) -> ThreadRecord:
+    return ThreadRecord(
+        thread_id=row[0],
+        owner=row[1],
+        assistant_id=row[2],
+        created_at=row[3],
+        updated_at=row[4],
+        metadata=json.loads(row[5]),
+        status=row[6],
+        values=json.loads(row[7]),
+    )
