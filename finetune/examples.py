@@ -20,7 +20,7 @@ from kubeai.files import write_text_atomic
 __all__ = ["Language", "QueryExample", "examples_hash", "read_examples", "write_examples"]
 
 Language = Literal["en", "zh"]
-Source = Literal["catalog", "teacher"]
+Source = Literal["catalog", "teacher", "feedback"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,7 +34,10 @@ class QueryExample:
             when the catalog cannot answer the question and the gold is to abstain.
         intent: What kind of question it is (``total``, ``breakdown``, ``trend``, ``unanswerable``, ...); used to
             balance and report, never shown to the model.
-        source: ``catalog`` when the synthesizer wrote it, ``teacher`` when a teacher model paraphrased it.
+        source: ``catalog`` when the synthesizer wrote it, ``teacher`` when a teacher model paraphrased it,
+            ``feedback`` when it came from a user's rating or correction (:mod:`finetune.feedback_data`).
+        provenance: Where a feedback example came from (``feedback_id``, ``trace_id``, ``kind``); ``None`` for
+            synthesized ones, and then left out of the JSON so their data hash is unchanged.
     """
 
     question: str
@@ -42,6 +45,7 @@ class QueryExample:
     query: dict[str, Any] | None
     intent: str
     source: Source = "catalog"
+    provenance: dict[str, str | None] | None = None
 
     @property
     def abstains(self) -> bool:
@@ -54,7 +58,10 @@ class QueryExample:
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready data, one line of a ``.jsonl`` file."""
-        return asdict(self)
+        data = asdict(self)
+        if self.provenance is None:
+            del data["provenance"]
+        return data
 
 
 def examples_hash(examples: Iterable[QueryExample]) -> str:
@@ -93,6 +100,7 @@ def read_examples(path: Path) -> list[QueryExample]:
                 query=data["query"],
                 intent=str(data["intent"]),
                 source=data.get("source", "catalog"),
+                provenance=data.get("provenance"),
             )
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise TrainingError(f"{path} line {number} is not a training example ({exc}).") from None

@@ -41,6 +41,7 @@ __all__ = [
     "SynthesisResult",
     "ValueName",
     "gold_query_model",
+    "gold_verdict",
     "load_templates",
     "read_facts",
     "synthesize",
@@ -637,6 +638,19 @@ def gold_query_model(catalog: Catalog) -> type[MetricQuery]:
         [d.name for d in catalog.all_dimensions],
         periods=[p.name for p in catalog.periods()],
     )
+
+
+def gold_verdict(
+    catalog: Catalog, runner: SQLRunner, query: Mapping[str, Any], *, timeout_s: float = 30.0
+) -> str | None:
+    """The gold checks every synthesized example passes, for one query from elsewhere (a user's correction).
+
+    Returns:
+        Why the query is unusable (``compile``, ``gate``, ``run``, ``empty``), or ``None`` when it compiles,
+        passes the SQL gate and returns rows.
+    """
+    gate = _gate(catalog, runner, max_rows=1000)
+    return _verdict(catalog, runner, gate, gold_query_model(catalog), query, timeout_s=timeout_s)
 
 
 def _gate(catalog: Catalog, runner: SQLRunner, *, max_rows: int) -> GateContext:
