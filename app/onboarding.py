@@ -30,7 +30,7 @@ from evals.dataset import eval_questions
 from evals.runfile import RunFile
 from evals.runner import run_evaluation
 from finetune.gate import GateDecision, StepScore, gate_decision, step_score
-from finetune.pipeline import TrainingData, build_data, train_adapter, write_held_out_dataset
+from finetune.pipeline import TrainingData, build_data, load_data, train_adapter, write_held_out_dataset
 from knowledge.catalog import Catalog, load_catalog
 from kubeai.config import ProjectConfig
 from kubeai.errors import TrainingError
@@ -110,6 +110,7 @@ def onboard(
     report_dir: Path,
     steps: Sequence[str] = ("prompt", "rag", "rag_lora"),
     progress: Progress | None = None,
+    data_folder: Path | None = None,
 ) -> OnboardingReport:
     """Run the method on one catalog and warehouse; see the module docstring.
 
@@ -121,6 +122,8 @@ def onboard(
         report_dir: Where ``report.json``, ``report.html``, the data and the held-out dataset go.
         steps: The base-model steps to measure besides RAG + LoRA (``prompt``, ``rag``).
         progress: Called with one line per stage.
+        data_folder: Train on the data ``kubeai finetune data`` wrote there (with feedback, say) instead of
+            building it again.
 
     Raises:
         KubeAIError: A stage failed; nothing is promoted and the routes are unchanged.
@@ -135,7 +138,9 @@ def onboard(
         update={"warehouse": config.warehouse.model_copy(update={"catalog": catalog_path, "url": db_url})}
     )
     stage = time.perf_counter()
-    data, held_out = _prepare_data(config, catalog_path, catalog, db_url, report_dir, progress=say)
+    data, held_out = _prepare_data(
+        config, catalog_path, catalog, db_url, report_dir, progress=say, data_folder=data_folder
+    )
     report.data = data.report.to_json()
     report.timings["data_s"] = round(time.perf_counter() - stage, 1)
 
@@ -175,8 +180,9 @@ def _prepare_data(
     report_dir: Path,
     *,
     progress: Progress,
+    data_folder: Path | None = None,
 ) -> tuple[TrainingData, Path]:
-    """Build the training data and write the held-out questions as an evaluation dataset."""
+    """Build the training data (or read it from ``data_folder``) and write the held-out questions as a dataset."""
     recipe = config.finetune
     runner = open_runner(db_url, base_dir=catalog_path.resolve().parent)
     try:
@@ -190,15 +196,19 @@ def _prepare_data(
                 seed=recipe.seed,
                 progress=lambda done, total: progress(f"teacher paraphrased {done}/{total} questions"),
             )
-        data = build_data(
-            catalog,
-            runner,
-            recipe=recipe,
-            eval_questions=eval_questions(EVAL_DATASETS),
-            folder=report_dir / "data",
-            paraphrase=paraphrase,
-            progress=progress,
-        )
+        if data_folder is not None:
+            progress(f"reading the training data in {data_folder}")
+            data = load_data(data_folder)
+        else:
+            data = build_data(
+                catalog,
+                runner,
+                recipe=recipe,
+                eval_questions=eval_questions(EVAL_DATASETS),
+                folder=report_dir / "data",
+                paraphrase=paraphrase,
+                progress=progress,
+            )
         held_out = write_held_out_dataset(
             catalog_path,
             catalog,

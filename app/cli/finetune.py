@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.cli._context import config as load_project_config
 from kubeai.config import ProjectConfig
+
+if TYPE_CHECKING:
+    from finetune.pipeline import TrainingData
+    from knowledge.catalog import Catalog
+    from tools.warehouse import SQLRunner
 
 __all__ = ["app", "onboard_command"]
 
@@ -21,15 +26,31 @@ DbOption = Annotated[str | None, typer.Option("--db", help="Warehouse: DuckDB fi
 
 
 @app.command("data")
-def data(
+def data(  # noqa: PLR0917 - Typer maps each CLI option to a parameter
     ctx: typer.Context,
     catalog: CatalogOption = None,
     db: DbOption = None,
     out: Annotated[
         Path | None, typer.Option(help="Folder for the data (default: data_dir/finetune/<catalog>).")
     ] = None,
+    from_feedback: Annotated[
+        bool,
+        typer.Option(
+            "--from-feedback", help="Add users' ratings and corrections (data_dir/feedback.sqlite) to the data."
+        ),
+    ] = False,
+    feedback_only: Annotated[
+        bool,
+        typer.Option(
+            "--feedback-only", help="With --from-feedback: train on feedback examples alone (held out: synthesized)."
+        ),
+    ] = False,
 ) -> None:
-    """Synthesize, clean and split the training data of a catalog; print what each stage made and removed."""
+    """Synthesize, clean and split the training data of a catalog; print what each stage made and removed.
+
+    With --from-feedback, stored feedback goes through the same gold checks and cleaning and joins the training
+    examples; `kubeai finetune train --data FOLDER` trains on the result.
+    """
     import json
 
     from app.onboarding import EVAL_DATASETS
@@ -38,24 +59,68 @@ def data(
     from knowledge.catalog import load_catalog
     from tools.warehouse import open_runner
 
+    if feedback_only and not from_feedback:
+        raise typer.BadParameter("--feedback-only needs --from-feedback.", param_hint="--feedback-only")
     cfg = load_project_config(ctx)
     catalog_path, url = _sources(cfg, catalog, db)
     loaded = load_catalog(catalog_path)
     folder = out or cfg.data_dir / "finetune" / loaded.name
     runner = open_runner(url, base_dir=catalog_path.resolve().parent)
     try:
+        questions = eval_questions(EVAL_DATASETS)
         result = build_data(
-            loaded,
-            runner,
-            recipe=cfg.finetune,
-            eval_questions=eval_questions(EVAL_DATASETS),
-            folder=folder,
-            progress=typer.echo,
+            loaded, runner, recipe=cfg.finetune, eval_questions=questions, folder=folder, progress=typer.echo
         )
+        if from_feedback:
+            result = _with_feedback(
+                cfg, loaded, runner, result, questions=questions, folder=folder, alone=feedback_only
+            )
     finally:
         runner.close()
     typer.echo(json.dumps(result.report.to_json(), ensure_ascii=False, indent=2))
     typer.echo(f"written to {folder}")
+
+
+def _with_feedback(
+    cfg: ProjectConfig,
+    catalog: Catalog,
+    runner: SQLRunner,
+    data: TrainingData,
+    *,
+    questions: list[str],
+    folder: Path,
+    alone: bool,
+) -> TrainingData:
+    """Convert the stored feedback, join it to ``data`` (or replace its training examples), write both."""
+    import json
+
+    from finetune.clean import CleaningConfig
+    from finetune.feedback import FeedbackStore
+    from finetune.feedback_data import convert_feedback, with_feedback, write_feedback
+
+    records = FeedbackStore.in_data_dir(cfg.data_dir).recent()
+    typer.echo(f"checking {len(records)} stored feedback records on the warehouse")
+    held_out = [e.question for e in data.held_out]  # a user's question must not leak into the held-out set
+    conversion = convert_feedback(
+        records,
+        catalog,
+        runner,
+        eval_questions=[*questions, *held_out],
+        cleaning=CleaningConfig(seed=cfg.finetune.seed),
+    )
+    merged = with_feedback(data, conversion.examples, alone=alone)
+    write_feedback(folder, merged, conversion)
+    counts = conversion.to_json()
+    typer.echo(
+        f"feedback: {counts['stored']} stored -> {counts['usable']} usable -> {counts['passed_gold_checks']} passed "
+        f"gold checks -> {counts['examples']} after cleaning and decontamination "
+        f"({counts['sql_examples']} SQL-only and {counts['negatives']} negative evaluation candidates)"
+    )
+    typer.echo(json.dumps(counts, ensure_ascii=False, indent=2))
+    mode = "alone" if alone else "with the synthesized ones"
+    typer.echo(f"{len(merged.train)} training examples ({len(conversion.examples)} from feedback, {mode})")
+    typer.echo(f"train on them: kubeai finetune train --data {folder}")
+    return merged
 
 
 @app.command("train")
@@ -66,9 +131,13 @@ def train(
     report: Annotated[
         Path | None, typer.Option(help="Report folder (default: data_dir/finetune/<catalog>/run).")
     ] = None,
+    data_folder: Annotated[
+        Path | None,
+        typer.Option("--data", help="Train on the data `kubeai finetune data` wrote there instead of building it."),
+    ] = None,
 ) -> None:
     """Train the catalog's metrics adapter, gate it against the model it replaces, promote it if it passes."""
-    _run(ctx, catalog=catalog, db=db, report=report, steps=("rag",))
+    _run(ctx, catalog=catalog, db=db, report=report, steps=("rag",), data_folder=data_folder)
 
 
 def onboard_command(
@@ -89,6 +158,7 @@ def _run(
     report: Path | None,
     steps: tuple[str, ...],
     onboarding: bool = False,
+    data_folder: Path | None = None,
 ) -> None:
     from app import runtime
     from app.cli.serving import server_if_needed
@@ -102,7 +172,7 @@ def _run(
     with server_if_needed(cfg, runtime.model_client(cfg)) as client:
         result = onboard(
             cfg, catalog_path=catalog_path, db_url=url, client=client, report_dir=folder, steps=steps,
-            progress=typer.echo,
+            progress=typer.echo, data_folder=data_folder,
         )  # fmt: skip
     typer.echo("")
     typer.echo(result.table())
