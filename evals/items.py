@@ -150,12 +150,15 @@ class PlanTask(_Item):
         type: Task type, e.g. ``metric_query``, ``doc_search``, ``chart``, ``summarize``.
         tool: The tool that performs it, if any; node matching uses it before the type.
         depends_on: Ids of the nodes whose output this node needs (the graph's edges point from them to it).
+        args: The tool's arguments, where the dataset gives them (so that a gold graph can be checked with the
+            planner's own validator); scoring ignores them.
     """
 
     id: str = _ID
     type: str = Field(min_length=1, max_length=200)
     tool: str | None = None
     depends_on: tuple[str, ...] = ()
+    args: dict[str, Any] = Field(default_factory=dict)
 
 
 class PlanningItem(_Item):
