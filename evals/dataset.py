@@ -21,7 +21,7 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evals.items import DatasetItem, DocQAItem, MetricsQAItem, PlanningItem, RetrievalItem, ToolCallingItem
+from evals.items import AppItem, DatasetItem, DocQAItem, MetricsQAItem, PlanningItem, RetrievalItem, ToolCallingItem
 from knowledge.warehouse.bundled import BUNDLED_DOMAINS
 from kubeai.errors import DatasetError
 
@@ -30,7 +30,7 @@ __all__ = ["MANIFEST_NAME", "Dataset", "DatasetKind", "DatasetManifest", "eval_q
 MANIFEST_NAME = "dataset.yaml"
 MAX_BYTES = 64 * 1024 * 1024
 
-DatasetKind = Literal["metrics_qa", "planning", "retrieval", "docqa", "tool_calling"]
+DatasetKind = Literal["metrics_qa", "planning", "retrieval", "docqa", "tool_calling", "app"]
 
 _MODELS: dict[str, type[DatasetItem]] = {
     "metrics_qa": MetricsQAItem,
@@ -38,9 +38,10 @@ _MODELS: dict[str, type[DatasetItem]] = {
     "retrieval": RetrievalItem,
     "docqa": DocQAItem,
     "tool_calling": ToolCallingItem,
+    "app": AppItem,
 }
 
-ItemT = TypeVar("ItemT", MetricsQAItem, PlanningItem, RetrievalItem, DocQAItem, ToolCallingItem)
+ItemT = TypeVar("ItemT", MetricsQAItem, PlanningItem, RetrievalItem, DocQAItem, ToolCallingItem, AppItem)
 
 
 class DatasetManifest(BaseModel):
@@ -49,7 +50,7 @@ class DatasetManifest(BaseModel):
     Attributes:
         name: Short identifier, e.g. ``metrics_qa``.
         version: Dataset version, bumped whenever an item changes (``1``, ``1.2``, ``2.0.1``).
-        kind: ``metrics_qa``, ``planning``, ``retrieval``, ``docqa`` or ``tool_calling``.
+        kind: ``metrics_qa``, ``planning``, ``retrieval``, ``docqa``, ``tool_calling`` or ``app`` (prompt apps).
         items: The JSONL file of items, relative to the manifest's folder.
         catalog: A bundled domain's catalog (``demo``, ``logistics``: ``knowledge.warehouse.bundled``), or a
             catalog file relative to the manifest's folder.
@@ -204,6 +205,8 @@ def _item_questions(item: DatasetItem) -> list[str]:
         return [item.request]
     if isinstance(item, ToolCallingItem):
         return [message.content for message in item.question if message.role == "user"]
+    if isinstance(item, AppItem):
+        return [item.input]
     return [item.question]
 
 

@@ -22,6 +22,7 @@ from pydantic import (
 from tools.metric_query import DateRange, MetricQuery
 
 __all__ = [
+    "AppItem",
     "DatasetItem",
     "DocQAItem",
     "GoldResult",
@@ -294,4 +295,23 @@ class ToolCallingItem(_Item):
         return self
 
 
-DatasetItem = MetricsQAItem | PlanningItem | RetrievalItem | DocQAItem | ToolCallingItem
+class AppItem(_Item):
+    """An input for a prompt app (``agents/apps``) with what a good answer must hold (``datasets/prototype``).
+
+    Attributes:
+        id: Unique id within the dataset.
+        input: What the user sends the app.
+        language: The input's language.
+        reference: What the answer must hold, in the form the app's scorer reads (``evals.scorers.page`` for a
+            page, ``{"choice": label}`` for a choice app).
+        tags: Free labels for slicing reports.
+    """
+
+    id: str = _ID
+    input: str = _TEXT
+    language: Language
+    reference: dict[str, Any]
+    tags: tuple[str, ...] = ()
+
+
+DatasetItem = MetricsQAItem | PlanningItem | RetrievalItem | DocQAItem | ToolCallingItem | AppItem

@@ -25,6 +25,7 @@ from kubeai.errors import ConfigError
 __all__ = [
     "AdapterSpec",
     "ApiConfig",
+    "AppsConfig",
     "BaseModelSpec",
     "EmbeddingsConfig",
     "FinetuneConfig",
@@ -323,6 +324,12 @@ class PlannerConfig(_Section):
     max_replans: int = Field(default=1, ge=0, le=3)
 
 
+class AppsConfig(_Section):
+    """Where a user's prompt apps are (docs/apps.md): one ``<name>.yaml`` per app, beside the bundled ones."""
+
+    dir: Path | None = None
+
+
 class ProjectConfig(_Section):
     """The whole configuration; every section has working embedded defaults."""
 
@@ -337,6 +344,7 @@ class ProjectConfig(_Section):
     metrics_agent: MetricsAgentConfig = MetricsAgentConfig()
     finetune: FinetuneConfig = FinetuneConfig()
     api: ApiConfig = ApiConfig()
+    apps: AppsConfig = AppsConfig()
     planner: PlannerConfig = PlannerConfig()
 
     def resolve(self, path: Path) -> Path:
@@ -473,11 +481,15 @@ def _absolutize(config: ProjectConfig, base_dir: Path) -> ProjectConfig:
     store = config.vector_store
     if store.path is not None:
         store = store.model_copy(update={"path": absolute(store.path)})
+    apps = config.apps
+    if apps.dir is not None:
+        apps = apps.model_copy(update={"dir": absolute(apps.dir)})
     return config.model_copy(
         update={
             "data_dir": data_dir,
             "models": config.models.model_copy(update={"adapters": adapters}),
             "warehouse": warehouse,
             "vector_store": store,
+            "apps": apps,
         }
     )

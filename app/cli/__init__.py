@@ -13,6 +13,7 @@ import typer
 
 from app.cli import _context
 from app.cli.api import api as api_command
+from app.cli.apps import app as apps_app
 from app.cli.ask import register as register_ask
 from app.cli.catalog import app as catalog_app
 from app.cli.demo import demo
@@ -71,6 +72,7 @@ app.add_typer(finetune_app, name="finetune")
 app.command("onboard")(onboard_command)
 app.command("api")(api_command)
 app.add_typer(keys_app, name="keys")
+app.add_typer(apps_app, name="app")
 
 
 def main() -> None:

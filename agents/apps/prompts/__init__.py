@@ -1,0 +1,1 @@
+"""The layout every prompt app's four parts are rendered into (``layout.yaml``)."""
