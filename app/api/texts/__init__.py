@@ -1,0 +1,1 @@
+"""Texts the HTTP API writes into answers (YAML data, English and Chinese)."""
