@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import dataclasses
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,11 +31,12 @@ from graphs.planner.execution import USABLE, table_json
 from knowledge.demo_docs import DEMO_DOCS
 from knowledge.index import KnowledgeBase, open_knowledge_base
 from kubeai.config import ProjectConfig
-from kubeai.errors import PlanningError, ToolError
+from kubeai.errors import ConfigError, PlanningError, ToolError
 from kubeai.language import detect_language
 from serving.client import ModelClient
 from serving.registry import ModelRegistry
-from tools.registry import TaskOutput
+from tools.metric_tool import metric_query_tool
+from tools.registry import TaskOutput, ToolRegistry
 from tools.request_check import RequestCheck, check_request
 from tools.tables import render_table
 from tools.toolbox import planner_registry
@@ -42,6 +44,27 @@ from tools.toolbox import planner_registry
 __all__ = ["DOCS_COLLECTION", "PlanRun", "PlannerAgent", "TaskReport", "run"]
 
 DOCS_COLLECTION = "docs"
+
+METRIC_TOOL = "metric_query"
+ROW_FREE_TOOLS = frozenset(
+    {
+        "doc_qa",
+        "summarize",
+        "translate",
+        "classify",
+        "extract",
+        "calculate",
+        "table_join",
+        "table_filter",
+        "table_top",
+        "table_pivot",
+        "table_compare",
+        "chart",
+    }
+)
+"""The planner's tools that read no warehouse rows: they work on documents, on text the plan gives them, or on the
+tables of earlier tasks (which only ``metric_query`` fetches). A scoped planner (:meth:`PlannerAgent.scoped`)
+refuses any other tool but ``metric_query``, so a new tool that reads the warehouse cannot bypass a row scope."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,8 +185,16 @@ class PlanRun:
 class PlannerAgent:
     """Plans and runs multi-task requests; build it with :meth:`open` from the project configuration."""
 
-    def __init__(self, *, context: Context) -> None:
+    def __init__(self, *, context: Context, metrics: MetricsAgent | None = None) -> None:
+        """A planner on ``context``.
+
+        Args:
+            context: The graph's tools, models and settings.
+            metrics: The metrics agent behind ``context.tools``' ``metric_query``, so :meth:`scoped` can apply a
+                row scope to it (``None`` when the tool answers some other way, or there is none).
+        """
         self.context = context
+        self.metrics = metrics
         self._graph = build_graph()
 
     @classmethod
@@ -177,6 +208,7 @@ class PlannerAgent:
         demos: int = 2,
         metrics: bool = True,
         documents: bool = True,
+        metrics_agent: MetricsAgent | None = None,
     ) -> AsyncIterator[PlannerAgent]:
         """Open the tools named by ``config`` (metrics agent, knowledge base); close them after.
 
@@ -188,6 +220,8 @@ class PlannerAgent:
             metrics: Offer the metrics agent as the ``metric_query`` tool.
             documents: Offer document QA over the ``docs`` collection (the demo documents are ingested into an
                 empty collection when the bundled demo catalog is in use).
+            metrics_agent: An open metrics agent to use for ``metric_query`` (the caller closes it) instead of
+                opening one; the HTTP API shares one between its assistants.
         """
         client = llm or ModelClient(config.llm, default_model=config.models.base.name)
         async with contextlib.AsyncExitStack() as stack:
@@ -202,9 +236,12 @@ class PlannerAgent:
             ask_metrics = None
             catalog = None
             if metrics:
-                metrics_agent = await stack.enter_async_context(MetricsAgent.open(config, llm=client))
+                if metrics_agent is None:
+                    metrics_agent = await stack.enter_async_context(MetricsAgent.open(config, llm=client))
                 ask_metrics = _metric_tool_call(metrics_agent)
                 catalog = metrics_agent.context.catalog
+            else:
+                metrics_agent = None
             tools = planner_registry(llm=client, knowledge=knowledge, ask_metrics=ask_metrics)
             bank = DemoBank.bundled(embeddings=knowledge.embeddings if knowledge is not None else None)
             context = Context(
@@ -217,7 +254,41 @@ class PlannerAgent:
                 catalog=catalog,
                 max_replans=config.planner.max_replans,
             )
-            yield cls(context=context)
+            yield cls(context=context, metrics=metrics_agent)
+
+    def scoped(self, scope: Mapping[str, Sequence[str]]) -> PlannerAgent:
+        """This planner for a user who may see only ``scope``'s rows (catalog dimension to allowed values).
+
+        The view's ``metric_query`` asks :meth:`MetricsAgent.scoped`, whose SQL gate adds the scope's row filters
+        to every query; nothing is reopened, and the view shares the graph and the other tools. An empty scope
+        returns this planner.
+
+        Raises:
+            ConfigError: A scope dimension is not the catalog's; or the planner has a tool that could read rows
+                without the scope: ``metric_query`` not backed by :attr:`metrics`, or a tool not in
+                :data:`ROW_FREE_TOOLS`.
+        """
+        if not scope:
+            return self
+        unscoped = [name for name in self.context.tools.names() if name not in ROW_FREE_TOOLS | {METRIC_TOOL}]
+        if METRIC_TOOL in self.context.tools and self.metrics is None:
+            unscoped.insert(0, METRIC_TOOL)
+        if unscoped:
+            raise ConfigError(
+                f"The planner cannot apply a row scope to its tool(s) {', '.join(unscoped)}; "
+                "a scoped user can only use the metrics agent.",
+                field="scope",
+            )
+        view = copy.copy(self)
+        if self.metrics is not None:
+            metrics = self.metrics.scoped(scope)
+            tools = ToolRegistry(
+                metric_query_tool(_metric_tool_call(metrics)) if tool.name == METRIC_TOOL else tool
+                for tool in self.context.tools
+            )
+            view.metrics = metrics
+            view.context = dataclasses.replace(self.context, tools=tools)
+        return view
 
     async def plan(self, request: str, *, history: Sequence[Mapping[str, str]] = ()) -> PlanRun:
         """Plan ``request`` and choose models, without running anything.

@@ -39,6 +39,7 @@ from mcp.types import ToolAnnotations
 from pydantic import BaseModel, Field
 
 from agents.metrics import MetricsAgent, MetricsResult
+from app.messages import INVALID_KEY, Sentence, error_body, missing_key, preferred_language, revoked_key
 from kubeai import __version__
 from kubeai.config import ProjectConfig
 from kubeai.errors import KubeAIError, ServingError
@@ -377,9 +378,10 @@ class RequireKey:
     """ASGI middleware: every HTTP request must carry a valid API key as ``Authorization: Bearer <key>``.
 
     As in the HTTP API (:mod:`app.api.auth`), a missing, malformed or unknown key gets 401 and a revoked one 403,
-    with a one-sentence JSON error ``{"detail": ..., "detail_zh": ...}``; a valid key is left in the request's
-    scope under :data:`KEY_SCOPE_FIELD` for the tools. The SDK's own auth is an OAuth resource server that sends
-    clients to discover an authorization server, which API keys do not have; this checks the key and nothing else.
+    with a one-sentence JSON error in English and Chinese (:func:`app.messages.error_body`); a valid key is left in
+    the request's scope under :data:`KEY_SCOPE_FIELD` for the tools. The SDK's own auth is an OAuth resource server
+    that sends clients to discover an authorization server, which API keys do not have; this checks the key and
+    nothing else.
     """
 
     def __init__(self, app: ASGIApp, lookup: KeyLookup) -> None:
@@ -398,29 +400,14 @@ class RequireKey:
             return
         secret = _bearer(scope)
         if secret is None:
-            await _refuse(
-                send,
-                401,
-                "This server needs an API key: send Authorization: Bearer <key> (create one with kubeai keys create).",
-                "此服务需要 API 密钥：请发送 Authorization: Bearer <密钥>（用 kubeai keys create 创建）。",
-            )
+            await _refuse(scope, send, 401, missing_key())
             return
         key = await asyncio.to_thread(self.lookup, secret)
         if key is None:
-            await _refuse(
-                send,
-                401,
-                "The API key is not valid; check it, or create one with kubeai keys create.",
-                "API 密钥无效；请检查，或用 kubeai keys create 创建。",
-            )
+            await _refuse(scope, send, 401, INVALID_KEY)
             return
         if key.revoked:
-            await _refuse(
-                send,
-                403,
-                f"The API key {key.id} was revoked; ask for a new one.",
-                f"API 密钥 {key.id} 已被吊销，请申请新的密钥。",
-            )
+            await _refuse(scope, send, 403, revoked_key(key.id))
             return
         await self.app({**scope, KEY_SCOPE_FIELD: key}, receive, send)
 
@@ -434,8 +421,11 @@ def _bearer(scope: Mapping[str, Any]) -> str | None:
     return None
 
 
-async def _refuse(send: Callable[[Any], Awaitable[None]], status: int, message: str, message_zh: str) -> None:
-    body = json.dumps({"detail": message, "detail_zh": message_zh}, ensure_ascii=False).encode()
+async def _refuse(
+    scope: Mapping[str, Any], send: Callable[[Any], Awaitable[None]], status: int, sentence: Sentence
+) -> None:
+    accept = next((v.decode("latin-1") for k, v in scope.get("headers", ()) if k.lower() == b"accept-language"), None)
+    body = json.dumps(error_body(sentence, preferred_language(accept)), ensure_ascii=False).encode()
     await send(
         {
             "type": "http.response.start",

@@ -12,6 +12,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from app.api.errors import ApiError
 from app.keys import ApiKey, KeyStore
+from app.messages import INVALID_KEY, missing_key, revoked_key
 
 __all__ = ["Caller", "authenticate", "key_store"]
 
@@ -37,16 +38,12 @@ def authenticate(
     """
     secret = (bearer.credentials if bearer is not None else None) or header
     if not secret:
-        raise ApiError(
-            "This endpoint needs an API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>` "
-            "(create one with `kubeai keys create --user NAME`).",
-            status_code=401,
-        )
+        raise ApiError.saying(missing_key("`Authorization: Bearer <key>`", "`X-API-Key: <key>`"), status_code=401)
     key = key_store(request).lookup(secret.strip())
     if key is None:
-        raise ApiError("The API key is not valid; check it, or create one with `kubeai keys create`.", status_code=401)
+        raise ApiError.saying(INVALID_KEY, status_code=401)
     if key.revoked:
-        raise ApiError(f"The API key {key.id} was revoked; ask for a new one.", status_code=403)
+        raise ApiError.saying(revoked_key(key.id), status_code=403)
     return key
 
 

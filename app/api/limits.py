@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import error_response
+from app.api.errors import error_response, language_of
+from app.messages import Sentence
 
 __all__ = ["BodyLimit"]
 
@@ -49,7 +50,9 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = error_response(
-            413, f"The request body is over the limit of {self.max_bytes:,} bytes (api.max_body_bytes)."
+        sentence = Sentence(
+            f"The request body is over the limit of {self.max_bytes:,} bytes (api.max_body_bytes).",
+            f"请求体超过了 {self.max_bytes:,} 字节的上限（api.max_body_bytes）。",
         )
+        response = error_response(413, sentence, language=language_of(scope))
         await response(scope, receive, send)

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Request
 from sse_starlette import EventSourceResponse
 
 from app.api.auth import Caller
-from app.api.errors import status_for
+from app.api.errors import sentence_of, status_for
 from app.api.schemas import RunCreate, StatelessRunCreate
 from app.api.service import Service, new_id, sse
 from kubeai.errors import KubeAIError
@@ -25,6 +25,11 @@ __all__ = ["router"]
 
 log = logging.getLogger("kubeai.api")
 router = APIRouter(tags=["runs"])
+
+
+def _messages(english: str, chinese: str) -> dict[str, str]:
+    """An ``error`` event's sentence in English (``message``) and Chinese (``message_zh``)."""
+    return {"message": english, "message_zh": chinese}
 
 
 def _service(request: Request) -> Service:
@@ -70,11 +75,15 @@ async def stream_run(request: Request, thread_id: str, body: RunCreate, caller: 
             yield sse("end", None)
         except KubeAIError as exc:
             failure = exc
-            yield sse("error", {"error": type(exc).__name__, "status": status_for(exc), "message": str(exc)})
+            sentence = sentence_of(exc)
+            yield sse(
+                "error", {"error": type(exc).__name__, "status": status_for(exc), **_messages(sentence.en, sentence.zh)}
+            )
         except Exception as exc:
             failure = exc
             log.exception("run %s on thread %s failed", run_id, thread_id)
-            yield sse("error", {"error": "InternalError", "status": 500, "message": "The run failed; see the log."})
+            failed = _messages("The run failed; see the log.", "运行失败；详情见服务器日志。")
+            yield sse("error", {"error": "InternalError", "status": 500, **failed})
         except BaseException as exc:  # cancelled: the client went away
             failure = exc
             raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "Assistant",
@@ -28,6 +29,11 @@ AssistantId = Literal["metrics", "planner"]
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+def _invalid(english: str, chinese: str) -> PydanticCustomError:
+    """A validation error whose message is ``english``; ``chinese`` travels in its context for the error body."""
+    return PydanticCustomError("value_error", english, {"zh": chinese})
 
 
 class Assistant(BaseModel):
@@ -103,7 +109,7 @@ class Resume(_Request):
     @model_validator(mode="after")
     def _edit_has_sql(self) -> Resume:
         if self.action == "edit" and not (self.sql or "").strip():
-            raise ValueError("an edit needs the SQL to run in `sql`")
+            raise _invalid("an edit needs the SQL to run in `sql`", "修改需要在 `sql` 中给出要运行的 SQL")
         return self
 
 
@@ -118,7 +124,9 @@ class RunCreate(_Request):
 
     ``input`` carries the question: ``{"question": ...}`` (metrics), ``{"request": ...}`` (planner) or
     ``{"messages": [{"role": "user", "content": ...}]}``; or ``command`` resumes a run paused for approval.
-    ``require_approval`` overrides ``metrics_agent.require_approval`` for this run.
+    ``require_approval`` overrides ``metrics_agent.require_approval`` for this run. ``stream_mode`` (for
+    ``/runs/stream``) picks the events: ``updates``, ``messages`` (or ``messages-tuple``), ``values``; all three
+    when it is not given; other LangGraph modes are accepted and send nothing.
     """
 
     assistant_id: AssistantId | None = None
@@ -126,11 +134,15 @@ class RunCreate(_Request):
     command: Command | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     require_approval: bool | None = None
+    stream_mode: str | list[str] | None = None
 
     @model_validator(mode="after")
     def _input_or_command(self) -> RunCreate:
         if self.input is None and self.command is None:
-            raise ValueError("give `input` with the question, or `command` to resume a run")
+            raise _invalid(
+                "give `input` with the question, or `command` to resume a run",
+                "请在 `input` 中给出问题，或用 `command` 继续一个运行",
+            )
         return self
 
 

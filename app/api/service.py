@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -19,14 +19,25 @@ from typing import Any, Literal
 from agents.metrics import MetricsAgent, MetricsResult
 from agents.planner import PlannerAgent
 from app.api.errors import ApiError
+from app.api.feedback import record_approved_edit
 from app.api.schemas import Command, RunCreate
 from app.api.threads import ThreadRecord, ThreadRegistry
 from app.keys import ApiKey
 from kubeai.config import ProjectConfig
+from kubeai.errors import ConfigError
 from kubeai.values import json_value
 from serving.client import ModelClient
 
-__all__ = ["ASSISTANTS", "Agents", "Service", "jsonable"]
+__all__ = [
+    "ANSWER_NODES",
+    "ASSISTANTS",
+    "STREAM_MODES",
+    "Agents",
+    "Service",
+    "answer_message",
+    "jsonable",
+    "stream_modes",
+]
 
 ASSISTANTS: Mapping[str, tuple[str, str]] = {
     "metrics": ("Metrics agent", "Answers questions about the data: the number, the SQL, the rows and a chart."),
@@ -44,8 +55,14 @@ class Agents:
     @classmethod
     @contextlib.asynccontextmanager
     async def open(cls, config: ProjectConfig, *, llm: ModelClient) -> AsyncIterator[Agents]:
-        """Open the metrics agent and the planner on ``config`` with one model client; close them after."""
-        async with MetricsAgent.open(config, llm=llm) as metrics, PlannerAgent.open(config, llm=llm) as planner:
+        """Open the metrics agent and the planner on ``config`` with one model client; close them after.
+
+        The planner's ``metric_query`` asks this same metrics agent, so a key's scope applies to both alike.
+        """
+        async with (
+            MetricsAgent.open(config, llm=llm) as metrics,
+            PlannerAgent.open(config, llm=llm, metrics_agent=metrics) as planner,
+        ):
             yield cls(metrics=metrics, planner=planner)
 
 
@@ -78,14 +95,41 @@ def question_of(payload: Mapping[str, Any] | None, *, limit: int) -> str:
     if not isinstance(text, str) or not text.strip():
         raise ApiError(
             "The question is empty; send it as input.question (or input.messages with a user message).",
+            zh="问题为空；请放在 input.question 中发送（或在 input.messages 中放一条 user 消息）。",
             status_code=422,
         )
     if len(text) > limit:
         raise ApiError(
             f"The question is {len(text):,} characters, over the limit of {limit:,} (api.max_question_chars).",
+            zh=f"问题有 {len(text):,} 个字符，超过了 {limit:,} 的上限（api.max_question_chars）。",
             status_code=422,
         )
     return text.strip()
+
+
+STREAM_MODES = ("updates", "messages", "values")
+"""What ``/runs/stream`` sends, in LangGraph's stream mode names; a run without ``stream_mode`` gets them all."""
+
+ANSWER_NODES = ("answer", "abstain")
+"""The metrics graph's nodes that write the answer (composed by code from the result table, not generated)."""
+
+
+def stream_modes(asked: str | Sequence[str] | None) -> frozenset[str]:
+    """The events a run's ``stream_mode`` asks for: ``messages-tuple`` is ``messages``; other modes send nothing."""
+    if asked is None:
+        return frozenset(STREAM_MODES)
+    names = [asked] if isinstance(asked, str) else list(asked)
+    return frozenset("messages" if name == "messages-tuple" else name for name in names)
+
+
+def answer_message(text: str, *, node: str, run_id: str, thread_id: str) -> list[dict[str, Any]]:
+    """A ``messages`` event's data as LangGraph's ``messages-tuple`` mode sends it: ``[message, metadata]``.
+
+    The answer arrives as one complete message, not token by token: the metrics agent composes it by code from the
+    result table, and the planner's answer is a field of one structured (JSON) reply (docs/api.md).
+    """
+    message = {"type": "ai", "content": text, "id": f"{run_id}-{node}"}
+    return [message, {"langgraph_node": node, "run_id": run_id, "thread_id": thread_id}]
 
 
 def _decision(command: Command) -> Literal["approve", "reject"] | dict[str, Any]:
@@ -134,31 +178,71 @@ class Service:
         """
         record = self.threads.get(thread_id)
         if record is None:
-            raise ApiError(f"No thread {thread_id!r}; create one with POST /threads.", status_code=404)
+            raise ApiError(
+                f"No thread {thread_id!r}; create one with POST /threads.",
+                zh=f"没有会话 {thread_id!r}；请用 POST /threads 创建。",
+                status_code=404,
+            )
         if record.owner != caller.user:
-            raise ApiError(f"Thread {thread_id!r} belongs to another user.", status_code=403)
+            raise ApiError(
+                f"Thread {thread_id!r} belongs to another user.",
+                zh=f"会话 {thread_id!r} 属于其他用户。",
+                status_code=403,
+            )
         return record
 
     def assistant(self, assistant_id: str | None, caller: ApiKey) -> str:
         """A servable assistant id for this caller.
 
         Raises:
-            ApiError: 404 for an unknown or unavailable assistant, 403 for the planner with a scoped key.
+            ApiError: 404 for an unknown or unavailable assistant; 403 for a planner that cannot apply the key's
+                row scope.
         """
         chosen = assistant_id or "metrics"
         if chosen not in ASSISTANTS or (chosen == "planner" and self.agents.planner is None):
-            raise ApiError(f"No assistant {chosen!r}; GET /assistants lists them.", status_code=404)
-        if chosen == "planner" and caller.scope:
             raise ApiError(
-                "The planner is not available to a key with a row scope yet; ask the metrics assistant.",
-                status_code=403,
+                f"No assistant {chosen!r}; GET /assistants lists them.",
+                zh=f"没有助手 {chosen!r}；可用的助手见 GET /assistants。",
+                status_code=404,
             )
+        if chosen == "planner":
+            self.planner_for(caller)  # 403 before the run when it cannot apply the key's scope
         return chosen
 
     def metrics_for(self, caller: ApiKey, run: RunCreate | None = None) -> MetricsAgent:
         """The metrics agent with the caller's row scope (and the run's approval setting) applied."""
         approval = run.require_approval if run is not None else None
         return self.agents.metrics.scoped(caller.scope, require_approval=approval)
+
+    def planner_for(self, caller: ApiKey) -> PlannerAgent:
+        """The planner with the caller's row scope applied to its metric tasks (:meth:`PlannerAgent.scoped`).
+
+        Raises:
+            ApiError: 404 when no planner is served; 403 when it cannot apply the key's scope (a tool of its
+                could read rows around it).
+        """
+        if self.agents.planner is None:
+            raise ApiError(
+                "No assistant 'planner'; GET /assistants lists them.",
+                zh="没有助手 'planner'；可用的助手见 GET /assistants。",
+                status_code=404,
+            )
+        try:
+            return self.agents.planner.scoped(caller.scope)
+        except ConfigError as exc:
+            raise ApiError(
+                f"The planner is not available to this key: {exc}",
+                zh=f"此密钥不能使用规划助手（它无法对所有工具应用密钥的行范围）：{exc}",
+                status_code=403,
+            ) from exc
+
+    def serves_planner(self, caller: ApiKey) -> bool:
+        """Whether the caller may use the planner: it is served and can apply the caller's scope."""
+        try:
+            self.planner_for(caller)
+        except ApiError:
+            return False
+        return True
 
     async def state(self, record: ThreadRecord) -> dict[str, Any]:
         """A thread's state: its values, the steps still to run, pending interrupts and the checkpoint."""
@@ -203,7 +287,11 @@ class Service:
         """Hold the thread's lock for one run and keep its status; 409 while another run holds it."""
         lock = self._locks.setdefault(thread_id, asyncio.Lock())
         if lock.locked():
-            raise ApiError(f"A run is already in progress on thread {thread_id!r}; wait for it.", status_code=409)
+            raise ApiError(
+                f"A run is already in progress on thread {thread_id!r}; wait for it.",
+                zh=f"会话 {thread_id!r} 上已有一个运行在进行；请等它结束。",
+                status_code=409,
+            )
         async with lock:
             if registered:
                 await asyncio.to_thread(self.threads.update, thread_id, status="busy")
@@ -228,8 +316,22 @@ class Service:
         if run.command is not None:
             pending = await agent.last_result(thread_id) if await agent.has_thread(thread_id) else None
             if pending is None or pending.pending_sql is None:
-                raise ApiError(f"Thread {thread_id!r} is not waiting for an approval.", status_code=409)
-            result = await agent.resume(thread_id, _decision(run.command))
+                raise ApiError(
+                    f"Thread {thread_id!r} is not waiting for an approval.",
+                    zh=f"会话 {thread_id!r} 没有等待审批的查询。",
+                    status_code=409,
+                )
+            decision = _decision(run.command)
+            result = await agent.resume(thread_id, decision)
+            if isinstance(decision, dict):  # an approved edit is a correction of the SQL shown: keep it as feedback
+                await asyncio.to_thread(
+                    record_approved_edit,
+                    self.config.data_dir,
+                    user=caller.user,
+                    thread_id=thread_id,
+                    shown=pending,
+                    sql=str(decision["sql"]),
+                )
         else:
             question = question_of(run.input, limit=self.config.api.max_question_chars)
             result = await agent.ask(question, thread_id=thread_id)
@@ -240,14 +342,33 @@ class Service:
     async def stream(
         self, thread_id: str, assistant_id: str, run: RunCreate, caller: ApiKey, run_id: str
     ) -> AsyncIterator[tuple[str, Any]]:
-        """``(event, data)`` pairs: ``metadata``, one ``updates`` per finished node, ``values``, then ``end``."""
+        """``(event, data)`` pairs: ``metadata``, then the run's events in the modes ``run.stream_mode`` asks for.
+
+        All modes by default: one ``updates`` per finished node, a ``messages`` event with the answer (just before
+        the ``updates`` of the node that wrote it), and ``values`` with the result. The route adds ``end``.
+        """
+        modes = stream_modes(run.stream_mode)
         yield "metadata", {"run_id": run_id, "thread_id": thread_id, "assistant_id": assistant_id}
-        if assistant_id == "planner" or run.command is not None:
-            yield "values", await self.wait(thread_id, assistant_id, run, caller)
+        async with contextlib.aclosing(self._events(thread_id, assistant_id, run, caller, run_id)) as events:
+            async for event, data in events:
+                if event in modes:
+                    yield event, data
+
+    async def _events(
+        self, thread_id: str, assistant_id: str, run: RunCreate, caller: ApiKey, run_id: str
+    ) -> AsyncIterator[tuple[str, Any]]:
+        if assistant_id == "planner" or run.command is not None:  # no node-by-node stream: the answer, the values
+            values = await self.wait(thread_id, assistant_id, run, caller)
+            node = "respond" if assistant_id == "planner" else "abstain" if values.get("abstained") else "answer"
+            if values.get("answer") and not values.get("__interrupt__"):
+                yield "messages", answer_message(str(values["answer"]), node=node, run_id=run_id, thread_id=thread_id)
+            yield "values", values
             return
         agent = self.metrics_for(caller, run)
         question = question_of(run.input, limit=self.config.api.max_question_chars)
         async for node, update in agent.stream(question, thread_id=thread_id):
+            if node in ANSWER_NODES and update.get("answer"):
+                yield "messages", answer_message(str(update["answer"]), node=node, run_id=run_id, thread_id=thread_id)
             yield "updates", {node: jsonable(update)}
         result = await agent.last_result(thread_id)
         values = metrics_values(result, list(await agent.history(thread_id)))
@@ -259,8 +380,7 @@ class Service:
             self.threads.update(thread_id, status="interrupted")
 
     async def _plan(self, thread_id: str, run: RunCreate, caller: ApiKey) -> dict[str, Any]:
-        planner = self.agents.planner
-        assert planner is not None, "assistant() refused the planner already"
+        planner = self.planner_for(caller)
         request = question_of(run.input, limit=self.config.api.max_question_chars)
         record = self.threads.get(thread_id)
         turns = list((record.values if record is not None else {}).get("messages", []))

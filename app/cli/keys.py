@@ -9,6 +9,7 @@ import typer
 from app.cli._context import config as load
 from app.keys import KeyStore, parse_scope
 from knowledge.catalog import demo_catalog_path, load_catalog
+from kubeai.errors import ConfigError
 
 __all__ = ["app"]
 
@@ -27,11 +28,21 @@ def create(
         [], "--scope", help="dimension=value the user may see (repeatable), e.g. region=华东; none: every row."
     ),
 ) -> None:
-    """Create a key and print its secret once (only a hash is kept)."""
+    """Create a key and print its secret once (only a hash is kept).
+
+    A malformed ``--scope`` or ``--user`` (not ``dimension=value``, a dimension the catalog lacks, an empty user) is
+    a usage error: one sentence and exit status 2, as Typer's own usage errors.
+    """
     cfg = load(ctx)
-    parsed = parse_scope(scope)
-    catalog = load_catalog(cfg.warehouse.catalog or demo_catalog_path()) if parsed else None
-    key, secret = _store(ctx).create(user, parsed, catalog=catalog)
+    try:
+        parsed = parse_scope(scope)
+        catalog = load_catalog(cfg.warehouse.catalog or demo_catalog_path()) if parsed else None
+        key, secret = _store(ctx).create(user, parsed, catalog=catalog)
+    except ConfigError as exc:
+        if not (exc.field or "").startswith(("scope", "user")):
+            raise
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
     shown = ", ".join(f"{k}={'|'.join(v)}" for k, v in key.scope.items()) or "every row"
     typer.echo(f"key {key.id} for {key.user} (scope: {shown}); the secret is shown this once:", err=True)
     typer.echo(secret)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from app.keys import KeyStore
 from tests.unit.app.api.conftest import BY_REGION_SQL, GMV_SQL, Opener, sse_events
 
@@ -90,7 +92,9 @@ async def test_threads_are_visible_only_to_their_owner(api: Opener, secret: str,
             await http.post(f"/threads/{thread}/runs/wait", json={"input": {"question": "x"}}, headers=as_other),
         ):
             assert response.status_code == 403 and response.json() == {
-                "detail": f"Thread {thread!r} belongs to another user."
+                "detail": f"Thread {thread!r} belongs to another user.",
+                "detail_en": f"Thread {thread!r} belongs to another user.",
+                "detail_zh": f"会话 {thread!r} 属于其他用户。",
             }
         missing = await http.get("/threads/nope/state")
     assert missing.status_code == 404 and "No thread 'nope'" in missing.json()["detail"]
@@ -131,8 +135,11 @@ async def test_bad_input_is_a_4xx_with_one_sentence(api: Opener, secret: str) ->
         (route, 404, "no such endpoint"),
     ):
         body = response.json()
-        assert response.status_code == status and list(body) == ["detail"], response.text
-        assert words in body["detail"] and "Traceback" not in body["detail"] and "\n" not in body["detail"]
+        assert response.status_code == status and list(body) == ["detail", "detail_en", "detail_zh"], response.text
+        assert words in body["detail"] and body["detail"] == body["detail_en"]
+        for sentence in (body["detail_en"], body["detail_zh"]):
+            assert "Traceback" not in sentence and "\n" not in sentence
+        assert re.search("[\u4e00-\u9fff]", body["detail_zh"]), body
 
 
 async def test_a_stateless_run_answers_without_a_thread(api: Opener, secret: str) -> None:
