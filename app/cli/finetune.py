@@ -45,13 +45,26 @@ def data(  # noqa: PLR0917 - Typer maps each CLI option to a parameter
             "--feedback-only", help="With --from-feedback: train on feedback examples alone (held out: synthesized)."
         ),
     ] = False,
+    task: Annotated[
+        str, typer.Option(help="metrics: questions -> metric queries; planning: requests -> task graphs.")
+    ] = "metrics",
 ) -> None:
     """Synthesize, clean and split the training data of a catalog; print what each stage made and removed.
 
     With --from-feedback, stored feedback goes through the same gold checks and cleaning and joins the training
-    examples; `kubeai finetune train --data FOLDER` trains on the result.
+    examples; `kubeai finetune train --data FOLDER` trains on the result. With --task planning, requests and their
+    gold task graphs are synthesized from the planner's tools and the catalog instead (app/planning_data.py).
     """
     import json
+
+    if task == "planning":
+        from app.planning_data import write_planning_data
+
+        cfg = load_project_config(ctx)
+        write_planning_data(cfg, _sources(cfg, catalog, db)[0], out, progress=typer.echo)
+        return
+    if task != "metrics":
+        raise typer.BadParameter(f"unknown task {task!r}; use metrics or planning.", param_hint="--task")
 
     from app.onboarding import EVAL_DATASETS
     from evals.dataset import eval_questions

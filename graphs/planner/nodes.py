@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from langchain_core.messages import BaseMessage
 from langgraph.runtime import Runtime
 from pydantic import BaseModel, Field, create_model
 
 from graphs.planner.context import Context
+from graphs.planner.demonstrations import Demo
 from graphs.planner.execution import USABLE
 from graphs.planner.execution import run_task as execute_task
 from graphs.planner.grounding import ground_plan, plan_from_request
@@ -28,8 +31,21 @@ from kubeai.errors import ModelServerError, ModelServerUnavailableError
 from kubeai.language import detect_language
 from kubeai.prompting import load_prompt
 from serving.registry import RegisteredModel
+from tools.registry import ToolRegistry
 
-__all__ = ["Job", "give_up", "join", "plan", "replan", "respond", "run_task", "select", "validate"]
+__all__ = [
+    "Job",
+    "give_up",
+    "join",
+    "plan",
+    "plan_messages",
+    "replan",
+    "respond",
+    "run_task",
+    "select",
+    "tool_lines",
+    "validate",
+]
 
 PROMPTS = "graphs.planner.prompts"
 RESULT_TEXT_LIMIT = 600
@@ -50,15 +66,8 @@ async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     first = state.attempts == 0
     language = detect_language(state.request)
     demos = ctx.demos.nearest(state.request, ctx.demos_k, tools=ctx.tools.names(), language=language)
-    tools = [
-        {"signature": _signature(ctx, name), "description": _first_sentence(ctx, name)} for name in ctx.tools.names()
-    ]
-    messages = load_prompt(PROMPTS, "plan").render(
-        tools=tools,
-        demos=[{"request": d.request, "plan": d.plan_json()} for d in demos],
-        history=state.history[-6:],
-        request=state.request,
-        problems=state.problems[:6],
+    messages = plan_messages(
+        ctx.tools, request=state.request, demos=demos, history=state.history[-6:], problems=state.problems[:6]
     )
     schema = plan_schema(ctx.tools, max_tasks=ctx.max_tasks)
     update: dict[str, Any] = {"attempts": state.attempts + 1, "demo_ids": [d.id for d in demos]}
@@ -81,6 +90,35 @@ async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         update["tokens"] = {**update.get("tokens", {}), **node_tokens("plan", result)}
     update["timings"] = {**update.get("timings", {}), "plan": time.perf_counter() - began}
     return update
+
+
+def plan_messages(
+    tools: ToolRegistry,
+    *,
+    request: str,
+    demos: Sequence[Demo] = (),
+    history: Sequence[Mapping[str, str]] = (),
+    problems: Sequence[str] = (),
+) -> list[BaseMessage]:
+    """The planning prompt for ``request``: the tools' signatures, the demonstrations, the dialogue and problems.
+
+    The plan node asks the model with it, and the planning adapter's training data (``finetune.planning_data``)
+    is written in it, so the adapter learns the prompt it is served.
+    """
+    return load_prompt(PROMPTS, "plan").render(
+        tools=tool_lines(tools),
+        demos=[{"request": d.request, "plan": d.plan_json()} for d in demos],
+        history=list(history),
+        request=request,
+        problems=list(problems),
+    )
+
+
+def tool_lines(tools: ToolRegistry) -> list[dict[str, str]]:
+    """Each tool as the planner's prompts describe it: a signature and the first sentence of its description."""
+    return [
+        {"signature": _signature(tools, name), "description": _first_sentence(tools, name)} for name in tools.names()
+    ]
 
 
 async def validate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -228,10 +266,7 @@ async def replan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         for task in tasks
     ]
     messages = load_prompt(PROMPTS, "replan").render(
-        tools=[
-            {"signature": _signature(ctx, name), "description": _first_sentence(ctx, name)}
-            for name in ctx.tools.names()
-        ],
+        tools=tool_lines(ctx.tools),
         request=state.request,
         tasks=lines,
         failures=state.failures[:6],
@@ -401,18 +436,18 @@ def _candidates(models: list[RegisteredModel], task_type: str, language: str) ->
     return [m for m in models if language in m.card.languages] or models[:1]
 
 
-def _signature(ctx: Context, name: str) -> str:
-    schema = ctx.tools.args_model(name).model_json_schema()
+def _signature(tools: ToolRegistry, name: str) -> str:
+    schema = tools.args_model(name).model_json_schema()
     required = set(schema.get("required", ()))
     parts = []
     for field, spec in schema.get("properties", {}).items():
-        kind = _kind(field, spec, name, ctx)
+        kind = _kind(field, spec, name, tools)
         parts.append(f"{field}{'' if field in required else '?'}: {kind}")
     return f"{name}({', '.join(parts)})"
 
 
-def _kind(field: str, spec: dict[str, Any], tool: str, ctx: Context) -> str:
-    if field in (ctx.tools.get(tool).metadata or {}).get("references", ()):
+def _kind(field: str, spec: dict[str, Any], tool: str, tools: ToolRegistry) -> str:
+    if field in (tools.get(tool).metadata or {}).get("references", ()):
         return "task id"
     if "enum" in spec:
         return "|".join(str(v) for v in spec["enum"])
@@ -424,8 +459,8 @@ def _kind(field: str, spec: dict[str, Any], tool: str, ctx: Context) -> str:
     return str(spec.get("type", "text"))
 
 
-def _first_sentence(ctx: Context, name: str) -> str:
-    text = " ".join(ctx.tools.get(name).description.split())
+def _first_sentence(tools: ToolRegistry, name: str) -> str:
+    text = " ".join(tools.get(name).description.split())
     end = text.find(". ")
     return text if end < 0 else text[: end + 1]
 
