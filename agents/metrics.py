@@ -36,6 +36,7 @@ import pandas as pd
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
+from opentelemetry.trace import Span
 
 from graphs.metrics import (
     ColumnInfo,
@@ -60,6 +61,7 @@ from knowledge.index import KnowledgeBase, open_knowledge_base
 from kubeai.config import ProjectConfig
 from kubeai.errors import CatalogError, ConfigError, ThreadNotFoundError
 from kubeai.progress import ProgressCallback
+from kubeai.tracing import KUBEAI_LANGUAGE, run_span
 from serving.adapters import AdapterStore, active_model
 from serving.client import ModelClient
 from tools.sql_gate import GateContext
@@ -301,10 +303,13 @@ class MetricsAgent:
     async def ask(self, question: str, *, thread_id: str | None = None) -> MetricsResult:
         """Answer one question, continuing ``thread_id``'s conversation if given."""
         thread = thread_id or uuid.uuid4().hex
-        await self._graph.ainvoke(
-            InputState(question=question), self._config(thread), context=self.context, durability="sync"
-        )
-        return await self._result(thread, question)
+        with self._run_span("ask", thread) as span:
+            await self._graph.ainvoke(
+                InputState(question=question), self._config(thread), context=self.context, durability="sync"
+            )
+            result = await self._result(thread, question)
+            span.set_attribute(KUBEAI_LANGUAGE, result.language)
+        return result
 
     async def resume(self, thread_id: str, decision: Decision) -> MetricsResult:
         """Continue a question paused for approval.
@@ -314,25 +319,31 @@ class MetricsAgent:
             decision: ``"approve"``, ``"reject"``, or ``{"action": "edit", "sql": "SELECT ..."}``.
         """
         payload = {"action": decision} if isinstance(decision, str) else dict(decision)
-        state = await self._graph.aget_state(self._config(thread_id))
-        question = str(state.values.get("question", ""))
-        await self._graph.ainvoke(
-            Command(resume=payload), self._config(thread_id), context=self.context, durability="sync"
-        )
-        return await self._result(thread_id, question)
+        with self._run_span("resume", thread_id) as span:
+            state = await self._graph.aget_state(self._config(thread_id))
+            question = str(state.values.get("question", ""))
+            await self._graph.ainvoke(
+                Command(resume=payload), self._config(thread_id), context=self.context, durability="sync"
+            )
+            result = await self._result(thread_id, question)
+            span.set_attribute(KUBEAI_LANGUAGE, result.language)
+        return result
 
     async def stream(self, question: str, *, thread_id: str | None = None) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Yield ``(node, update)`` as each node finishes, for progress display."""
         thread = thread_id or uuid.uuid4().hex
-        async for chunk in self._graph.astream(
-            InputState(question=question),
-            self._config(thread),
-            context=self.context,
-            stream_mode="updates",
-            durability="sync",
-        ):
-            for node, update in chunk.items():
-                yield node, update if isinstance(update, dict) else {}
+        with self._run_span("stream", thread) as span:
+            async for chunk in self._graph.astream(
+                InputState(question=question),
+                self._config(thread),
+                context=self.context,
+                stream_mode="updates",
+                durability="sync",
+            ):
+                for node, update in chunk.items():
+                    if isinstance(update, dict) and update.get("language"):
+                        span.set_attribute(KUBEAI_LANGUAGE, str(update["language"]))
+                    yield node, update if isinstance(update, dict) else {}
 
     async def history(self, thread_id: str) -> list[tuple[Role, str]]:
         """The thread's conversation as ``(role, text)`` pairs, read back from the checkpointer.
@@ -400,6 +411,11 @@ class MetricsAgent:
 
     def _config(self, thread_id: str) -> RunnableConfig:
         return {"configurable": {"thread_id": thread_id}}
+
+    def _run_span(self, entry: str, thread_id: str) -> contextlib.AbstractContextManager[Span]:
+        """The run's span (:func:`kubeai.tracing.run_span`): thread, model and adapter of this agent."""
+        model = self.context.model or self.context.llm.default_model
+        return run_span("metrics", entry=entry, thread_id=thread_id, model=model, adapter=self.context.tuned_model)
 
     async def _result(self, thread_id: str, question: str) -> MetricsResult:
         snapshot = await self._graph.aget_state(self._config(thread_id))

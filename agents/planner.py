@@ -33,6 +33,7 @@ from knowledge.index import KnowledgeBase, open_knowledge_base
 from kubeai.config import ProjectConfig
 from kubeai.errors import ConfigError, PlanningError, ToolError
 from kubeai.language import detect_language
+from kubeai.tracing import KUBEAI_LANGUAGE, run_span
 from serving.client import ModelClient
 from serving.registry import ModelRegistry
 from tools.metric_tool import metric_query_tool
@@ -319,6 +320,13 @@ class PlannerAgent:
         return await self._invoke(InputState(request=request, history=_history(history), plan=given))
 
     async def _invoke(self, state: InputState) -> PlanRun:
+        entry = "run" if state.execute else "plan"
+        with run_span("planner", entry=entry, model=self.context.model or self.context.llm.default_model) as span:
+            result = await self._run_graph(state)
+            span.set_attribute(KUBEAI_LANGUAGE, result.language)
+        return result
+
+    async def _run_graph(self, state: InputState) -> PlanRun:
         if not state.request.strip():
             raise PlanningError("The request is empty; say what you want done.")
         declined = check_request(state.request) if state.plan is None else None

@@ -1,17 +1,20 @@
-"""Shared by the project's graphs: state reducers and prompts fitted into the model's context.
+"""Shared by the project's graphs: state reducers, prompts fitted into the model's context, node spans.
 
 State reducers add per-node timings and token counts; :func:`fit_to_context` renders a prompt so that it and its
-answer fit the served model's context length.
+answer fit the served model's context length; :func:`traced_node` gives each node run an OpenTelemetry span.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 
 from langchain_core.messages import BaseMessage
+from opentelemetry import trace
 
 from kubeai.prompting import FittedPrompt, PromptTemplate, Trim, fit_prompt
+from kubeai.tracing import KUBEAI_NODE, KUBEAI_SPAN, TRACER_NAME, record_failure
 from serving.client import ModelClient, Structured
 
 __all__ = [
@@ -21,7 +24,10 @@ __all__ = [
     "merge_timings",
     "node_tokens",
     "sum_tokens",
+    "traced_node",
 ]
+
+NodeFn = TypeVar("NodeFn", bound=Callable[..., Awaitable[Any]])
 
 PROMPT_MARGIN = 16
 """Tokens kept free beyond a prompt and its answer's ``max_tokens``."""
@@ -84,3 +90,28 @@ async def fit_to_context(
 
     budget = await llm.context_length(model) - max_tokens - PROMPT_MARGIN
     return await fit_prompt(template, values, budget=budget, count=count, trims=trims)
+
+
+def traced_node(node: NodeFn) -> NodeFn:
+    """``node`` with a span per run, ``node <name>``, current while it runs so model calls nest under it.
+
+    The wrapper keeps the node's name, signature and type hints, which LangGraph reads to pass ``runtime`` and
+    infer the input schema. A node that pauses the run for a human (``interrupt``) is marked
+    ``kubeai.interrupted``, not failed. The span costs nothing until the application configures tracing.
+    """
+    name = node.__name__
+
+    @functools.wraps(node)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        tracer = trace.get_tracer(TRACER_NAME)
+        attributes = {KUBEAI_SPAN: "node", KUBEAI_NODE: name}
+        with tracer.start_as_current_span(
+            f"node {name}", attributes=attributes, record_exception=False, set_status_on_exception=False
+        ) as span:
+            try:
+                return await node(*args, **kwargs)
+            except BaseException as exc:
+                record_failure(span, exc)
+                raise
+
+    return cast(NodeFn, run)

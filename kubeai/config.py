@@ -35,6 +35,7 @@ __all__ = [
     "MetricsAgentConfig",
     "ModelCard",
     "ModelRegistryConfig",
+    "ObservabilityConfig",
     "PlannerConfig",
     "ProjectConfig",
     "ServingConfig",
@@ -317,6 +318,28 @@ class ApiConfig(_Section):
     max_question_chars: int = Field(default=4_000, ge=1)
 
 
+class ObservabilityConfig(_Section):
+    """Traces of every run, node and model call (docs/observability.md)."""
+
+    # An OTLP collector (Jaeger, Tempo, Langfuse, Phoenix, an OpenTelemetry Collector); null exports nothing.
+    # http/protobuf: the collector's base URL (http://host:4318; /v1/traces is added when no path is given).
+    otlp_endpoint: str | None = None
+    otlp_protocol: Literal["http/protobuf", "grpc"] = "http/protobuf"
+    otlp_headers: dict[str, str] = Field(default_factory=dict)
+    # Keep finished spans in <data_dir>/traces.sqlite for `kubeai traces`.
+    traces_store: bool = True
+    # The store keeps this many of the newest traces (one per run) and deletes older ones.
+    max_runs: int = Field(default=500, ge=1)
+    service_name: str = Field(default="kubeai", min_length=1)
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _otlp_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("expected an http(s) URL such as http://127.0.0.1:4318")
+        return value
+
+
 class PlannerConfig(_Section):
     """How the task-decomposition agent (``kubeai plan``) plans and runs requests."""
 
@@ -346,6 +369,7 @@ class ProjectConfig(_Section):
     api: ApiConfig = ApiConfig()
     apps: AppsConfig = AppsConfig()
     planner: PlannerConfig = PlannerConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
 
     def resolve(self, path: Path) -> Path:
         """A path from the configuration, made absolute against ``data_dir`` when relative."""

@@ -28,6 +28,7 @@ __all__ = [
     "ServingError",
     "ThreadNotFoundError",
     "ToolError",
+    "TraceNotFoundError",
     "TrainingError",
     "VectorStoreError",
     "WarehouseError",
@@ -172,6 +173,20 @@ class ThreadNotFoundError(KubeAIError):
     def __init__(self, message: str, *, thread_id: str, matches: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.thread_id = thread_id
+        self.matches = matches
+
+
+class TraceNotFoundError(KubeAIError):
+    """No stored trace has the id asked for, or begins with it, or a prefix fits several.
+
+    Attributes:
+        trace_id: The id (or beginning of one) that was asked for.
+        matches: Stored ids that begin with it: none, or several when the prefix is ambiguous.
+    """
+
+    def __init__(self, message: str, *, trace_id: str, matches: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.trace_id = trace_id
         self.matches = matches
 
 

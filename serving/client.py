@@ -19,6 +19,9 @@ times with exponential backoff.
 Every failure becomes a :class:`~kubeai.errors.ModelServerError` subclass with one clear sentence: the server is
 down, frozen, too slow, does not serve the model, answers something that is not an OpenAI chat completion (an HTML
 page, JSON of another shape, no choices), or the model's output does not validate.
+
+Each chat call is an OpenTelemetry span, ``chat <model>``, with the GenAI semantic conventions' attributes (model,
+sampling, token usage, finish reasons, ``error.type``); it records nothing until the application sets up tracing.
 """
 
 from __future__ import annotations
@@ -33,11 +36,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import openai
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, convert_to_openai_messages
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind
 from pydantic import BaseModel, ValidationError
 
 from kubeai.config import LLMConfig
@@ -50,11 +56,29 @@ from kubeai.errors import (
     ModelServerUnresponsiveError,
     ModelTimeoutError,
 )
+from kubeai.tracing import (
+    GEN_AI_OPERATION_NAME,
+    GEN_AI_OUTPUT_TYPE,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_REQUEST_MAX_TOKENS,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_REQUEST_TEMPERATURE,
+    GEN_AI_RESPONSE_FINISH_REASONS,
+    GEN_AI_RESPONSE_ID,
+    GEN_AI_RESPONSE_MODEL,
+    GEN_AI_USAGE_INPUT_TOKENS,
+    GEN_AI_USAGE_OUTPUT_TOKENS,
+    SERVER_ADDRESS,
+    SERVER_PORT,
+    TRACER_NAME,
+    record_failure,
+)
 
 __all__ = ["Completion", "ModelClient", "PromptCount", "Structured", "Usage", "estimate_tokens"]
 
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
+M = TypeVar("M", bound=BaseMessage)
 V = TypeVar("V")
 Messages = str | Sequence[BaseMessage]
 
@@ -196,7 +220,9 @@ class ModelClient:
         began = time.perf_counter()
         async with self._http() as http:
             llm = self.chat_model(name, http_async_client=http, max_retries=0, **overrides)
-            message = await self._guard(name, lambda: llm.ainvoke(_as_messages(messages)))
+            message = await self._chat(
+                name, lambda: llm.ainvoke(_as_messages(messages)), max_tokens=max_tokens, temperature=temperature
+            )
         return Completion(
             text=_text(message),
             model=name,
@@ -410,10 +436,50 @@ class ModelClient:
         async with self._http() as http:
             llm = self.chat_model(model, http_async_client=http, max_retries=0, **_sampling(max_tokens, None))
             bound = llm.bind(response_format=response_format)
-            message = await self._guard(model, lambda: bound.ainvoke(_as_messages(messages)))
+            message = await self._chat(
+                model, lambda: bound.ainvoke(_as_messages(messages)), max_tokens=max_tokens, output="json"
+            )
         if not isinstance(message, AIMessage):
             raise ModelOutputError(f"Model {model!r} returned no message.", url=self.base_url, model=model)
         return message, time.perf_counter() - began
+
+    async def _chat(
+        self,
+        model: str,
+        call: Callable[[], Awaitable[M]],
+        *,
+        max_tokens: int | None,
+        temperature: float | None = None,
+        output: str = "text",
+    ) -> M:
+        """One chat call (:meth:`_guard`) inside its ``chat <model>`` span (GenAI semantic conventions)."""
+        address = urlsplit(self.base_url)
+        attributes: dict[str, str | int | float] = {
+            GEN_AI_OPERATION_NAME: "chat",
+            GEN_AI_PROVIDER_NAME: "vllm",
+            GEN_AI_REQUEST_MODEL: model,
+            GEN_AI_REQUEST_MAX_TOKENS: max_tokens if max_tokens is not None else self.config.max_tokens,
+            GEN_AI_REQUEST_TEMPERATURE: temperature if temperature is not None else self.config.temperature,
+            GEN_AI_OUTPUT_TYPE: output,
+            SERVER_ADDRESS: address.hostname or "",
+        }
+        if address.port is not None:
+            attributes[SERVER_PORT] = address.port
+        tracer = trace.get_tracer(TRACER_NAME)
+        with tracer.start_as_current_span(
+            f"chat {model}",
+            kind=SpanKind.CLIENT,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                message = await self._guard(model, call)
+            except BaseException as exc:
+                record_failure(span, exc)
+                raise
+            _record_response(span, message)
+            return message
 
     async def _guard(self, model: str, call: Callable[[], Awaitable[R]]) -> R:
         """Run one chat call, probing first a server that has not answered yet; every failure is one sentence.
@@ -700,6 +766,22 @@ def _text(message: BaseMessage) -> str:
 def _finish_reason(message: BaseMessage) -> str | None:
     reason = message.response_metadata.get("finish_reason")
     return str(reason) if reason else None
+
+
+def _record_response(span: Span, message: BaseMessage) -> None:
+    """The response's model, id, finish reason and token usage, as GenAI semantic-convention span attributes."""
+    meta = message.response_metadata
+    if meta.get("model_name"):
+        span.set_attribute(GEN_AI_RESPONSE_MODEL, str(meta["model_name"]))
+    if message.id and not message.id.startswith("lc_"):  # LangChain's own run ids say nothing about the server
+        span.set_attribute(GEN_AI_RESPONSE_ID, message.id)
+    reason = _finish_reason(message)
+    if reason:
+        span.set_attribute(GEN_AI_RESPONSE_FINISH_REASONS, (reason,))
+    if isinstance(message, AIMessage) and message.usage_metadata:
+        usage = _usage(message)
+        span.set_attribute(GEN_AI_USAGE_INPUT_TOKENS, usage.prompt_tokens)
+        span.set_attribute(GEN_AI_USAGE_OUTPUT_TOKENS, usage.completion_tokens)
 
 
 def _usage(message: AIMessage) -> Usage:

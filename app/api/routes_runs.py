@@ -12,13 +12,14 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from sse_starlette import EventSourceResponse
 
 from app.api.auth import Caller
 from app.api.errors import sentence_of, status_for
 from app.api.schemas import RunCreate, StatelessRunCreate
 from app.api.service import Service, new_id, sse
+from app.api.tracing import request_span, stamp, trace_headers, within
 from kubeai.errors import KubeAIError
 
 __all__ = ["router"]
@@ -38,23 +39,36 @@ def _service(request: Request) -> Service:
 
 
 @router.post("/threads/{thread_id}/runs/wait", summary="Run a turn and wait for its result")
-async def wait_run(request: Request, thread_id: str, body: RunCreate, caller: Caller) -> dict[str, Any]:
+async def wait_run(
+    request: Request, response: Response, thread_id: str, body: RunCreate, caller: Caller
+) -> dict[str, Any]:
     """The thread's values after the turn; ``__interrupt__`` holds SQL waiting for approval."""
     service = _service(request)
     record = service.owned(thread_id, caller)
     assistant = service.assistant(body.assistant_id or record.assistant_id, caller)
     async with service.running(thread_id, registered=True):
-        return await service.wait(thread_id, assistant, body, caller)
+        route = "/threads/{thread_id}/runs/wait"
+        span = request_span(route, thread_id=thread_id, assistant=assistant, user=caller.user)
+        with within(span, user=caller.user):
+            values = await service.wait(thread_id, assistant, body, caller)
+        response.headers.update(trace_headers(span))
+        return dict(stamp("values", values, span))
 
 
 @router.post("/runs/wait", summary="Ask once, without a stored thread")
-async def stateless_run(request: Request, body: StatelessRunCreate, caller: Caller) -> dict[str, Any]:
+async def stateless_run(
+    request: Request, response: Response, body: StatelessRunCreate, caller: Caller
+) -> dict[str, Any]:
     """One turn on a fresh thread that is not registered."""
     service = _service(request)
     assistant = service.assistant(body.assistant_id, caller)
     thread_id = new_id()
     async with service.running(thread_id, registered=False):
-        return await service.wait(thread_id, assistant, body, caller)
+        span = request_span("/runs/wait", thread_id=thread_id, assistant=assistant, user=caller.user)
+        with within(span, user=caller.user):
+            values = await service.wait(thread_id, assistant, body, caller)
+        response.headers.update(trace_headers(span))
+        return dict(stamp("values", values, span))
 
 
 @router.post("/threads/{thread_id}/runs/stream", summary="Run a turn and stream its progress")
@@ -66,12 +80,14 @@ async def stream_run(request: Request, thread_id: str, body: RunCreate, caller: 
     running = service.running(thread_id, registered=True)
     await running.__aenter__()  # refuse a busy thread with 409 before the stream starts
     run_id = new_id()
+    span = request_span("/threads/{thread_id}/runs/stream", thread_id=thread_id, assistant=assistant, user=caller.user)
 
     async def events() -> AsyncIterator[dict[str, str]]:
         failure: BaseException | None = None
         try:
-            async for event, data in service.stream(thread_id, assistant, body, caller, run_id):
-                yield sse(event, data)
+            with within(span, user=caller.user):
+                async for event, data in service.stream(thread_id, assistant, body, caller, run_id):
+                    yield sse(event, stamp(event, data, span))
             yield sse("end", None)
         except KubeAIError as exc:
             failure = exc
@@ -93,4 +109,4 @@ async def stream_run(request: Request, thread_id: str, body: RunCreate, caller: 
             else:
                 await running.__aexit__(type(failure), failure, failure.__traceback__)
 
-    return EventSourceResponse(events(), ping=15)
+    return EventSourceResponse(events(), ping=15, headers=trace_headers(span))

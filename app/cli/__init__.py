@@ -25,6 +25,7 @@ from app.cli.knowledge import app as knowledge_app
 from app.cli.mcp import register as register_mcp
 from app.cli.plan import register as register_plan
 from app.cli.serving import register as register_serving
+from app.cli.traces import register as register_traces
 from app.cli.warehouse import app as warehouse_app
 from kubeai import __version__
 from kubeai.errors import KubeAIError
@@ -63,6 +64,7 @@ register_serving(app)
 register_ask(app)
 register_plan(app)
 register_mcp(app)
+register_traces(app)
 app.command("demo")(demo)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(knowledge_app, name="knowledge")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import typer
 
-from app import runtime
+from app import runtime, tracing
 from kubeai.config import ProjectConfig, load_config
 from serving.client import ModelClient
 
@@ -37,12 +37,16 @@ class CliState:
 
 
 def config(ctx: typer.Context) -> ProjectConfig:
-    """The project configuration for the running command."""
+    """The project configuration for the running command; tracing starts with it and is flushed when it ends."""
     state = ctx.find_root().obj
     if not isinstance(state, CliState):
         state = CliState()
         ctx.find_root().obj = state
-    return state.config()
+    first = state._config is None
+    loaded = state.config()
+    if first and (traced := tracing.configure(loaded)) is not None:
+        ctx.find_root().call_on_close(traced.close)
+    return loaded
 
 
 def note(line: str) -> None:

@@ -12,6 +12,7 @@ from langgraph.runtime import Runtime
 from graphs.metrics import nodes
 from graphs.metrics.context import Context
 from graphs.metrics.state import InputState, State
+from graphs.shared import traced_node
 
 __all__ = ["build_graph"]
 
@@ -64,15 +65,15 @@ def build_graph(
 ) -> CompiledStateGraph[State, Context, InputState, State]:
     """Compile the graph; pass a checkpointer for multi-turn threads and human approval."""
     builder = StateGraph(State, context_schema=Context, input_schema=InputState, output_schema=State)
-    builder.add_node("understand", nodes.understand)
-    builder.add_node("retrieve", nodes.retrieve)
-    builder.add_node("generate", nodes.generate)
-    builder.add_node("gate", nodes.gate)
-    builder.add_node("approve", nodes.approve)
-    builder.add_node("execute", nodes.execute)
-    builder.add_node("chart", nodes.chart)
-    builder.add_node("answer", nodes.answer)
-    builder.add_node("abstain", nodes.abstain)
+    builder.add_node("understand", traced_node(nodes.understand))
+    builder.add_node("retrieve", traced_node(nodes.retrieve))
+    builder.add_node("generate", traced_node(nodes.generate))
+    builder.add_node("gate", traced_node(nodes.gate))
+    builder.add_node("approve", traced_node(nodes.approve))
+    builder.add_node("execute", traced_node(nodes.execute))
+    builder.add_node("chart", traced_node(nodes.chart))
+    builder.add_node("answer", traced_node(nodes.answer))
+    builder.add_node("abstain", traced_node(nodes.abstain))
     builder.add_edge(START, "understand")
     builder.add_conditional_edges("understand", after_understand)
     builder.add_conditional_edges("retrieve", after_retrieve)

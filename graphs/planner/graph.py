@@ -21,6 +21,7 @@ from langgraph.types import Send
 from graphs.planner.context import Context
 from graphs.planner.nodes import Job, give_up, join, plan, replan, respond, run_task, select, validate
 from graphs.planner.state import InputState, State
+from graphs.shared import traced_node
 
 __all__ = ["build_graph"]
 
@@ -68,14 +69,14 @@ def build_graph(
 ) -> CompiledStateGraph[State, Context, InputState, State]:
     """Compile the graph; a checkpointer keeps each thread's plans and results."""
     builder = StateGraph(State, context_schema=Context, input_schema=InputState)
-    builder.add_node("plan", plan)
-    builder.add_node("validate", validate)
-    builder.add_node("give_up", give_up)
-    builder.add_node("select", select)
-    builder.add_node("run_task", run_task, input_schema=Job)
-    builder.add_node("join", join)
-    builder.add_node("replan", replan)
-    builder.add_node("respond", respond)
+    builder.add_node("plan", traced_node(plan))
+    builder.add_node("validate", traced_node(validate))
+    builder.add_node("give_up", traced_node(give_up))
+    builder.add_node("select", traced_node(select))
+    builder.add_node("run_task", traced_node(run_task), input_schema=Job)
+    builder.add_node("join", traced_node(join))
+    builder.add_node("replan", traced_node(replan))
+    builder.add_node("respond", traced_node(respond))
     builder.add_conditional_edges(START, start)
     builder.add_edge("plan", "validate")
     builder.add_conditional_edges("validate", after_validate)
