@@ -20,6 +20,7 @@ from app.api.errors import install_handlers
 from app.api.limits import BodyLimit
 from app.api.service import Agents, Service
 from app.api.threads import ThreadRegistry
+from app.api.tracing import traced_lifespan
 from app.keys import KeyStore
 from kubeai import __version__
 from kubeai.config import ProjectConfig
@@ -61,7 +62,9 @@ def create_app(
             yield
 
     threads = ThreadRegistry(config.data_dir / "api_threads.sqlite")
-    app = FastAPI(title="kubeai", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="kubeai", version=__version__, description=DESCRIPTION, lifespan=traced_lifespan(config, lifespan)
+    )
     app.state.keys = keys or KeyStore.in_data_dir(config.data_dir)
     app.state.started_at = datetime.now(UTC).isoformat()
     if agents is not None:  # usable without the lifespan too (a TestClient outside `with`)
