@@ -102,7 +102,7 @@ def test_missing_and_revoked_keys_are_refused(api: Api, keys: KeyStore) -> None:
         assert http.get("/assistants").status_code == 200
         keys.revoke(key.id)
         revoked = http.get("/assistants")
-    assert missing.status_code == 401 and set(missing.json()) == {"detail"}
+    assert missing.status_code == 401 and set(missing.json()) == {"detail", "detail_en", "detail_zh"}
     assert revoked.status_code == 403 and "revoked" in revoked.json()["detail"]
 
 
@@ -116,6 +116,7 @@ def test_stream_approval_and_restart(api: Api, keys: KeyStore) -> None:
         assert kinds[0] == "metadata" and "updates" in kinds and kinds[-2:] == ["values", "end"], kinds
         first = got[-2][1]
         assert first["sql"] and first["rows"], first
+        assert kinds.count("messages") == 1 and got[kinds.index("messages")][1][0]["content"] == first["answer"]
 
         other = http.post("/threads", json={}).json()["thread_id"]
         paused = http.post(
