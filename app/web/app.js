@@ -59,6 +59,11 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// replaceChildren with the parts that exist (it would write a null as the text "null").
+function fill(node, ...parts) {
+  node.replaceChildren(...parts.flat().filter((part) => part !== null && part !== undefined));
+}
+
 function setStatus(key, vars) {
   label($("#status"), key, vars);
 }
@@ -179,6 +184,9 @@ function chartBlock(spec) {
   return box;
 }
 
+// A task's dependencies: `depends_on` in the graph's state and results, `dep` in a plan as written.
+const dependencies = (task) => task?.depends_on || task?.dep || [];
+
 // The planner's tasks, laid out in columns by dependency depth; each shows its status.
 class TaskGraph {
   constructor() {
@@ -195,7 +203,7 @@ class TaskGraph {
       if (depth.has(id)) return depth.get(id);
       if (seen.has(id)) return 0;
       seen.add(id);
-      const deps = (byId.get(id)?.dep || []).filter((d) => byId.has(d));
+      const deps = dependencies(byId.get(id)).filter((d) => byId.has(d));
       const value = deps.length ? 1 + Math.max(...deps.map((d) => depthOf(d, seen))) : 0;
       depth.set(id, value);
       return value;
@@ -213,7 +221,9 @@ class TaskGraph {
         " ",
         el("span", { class: "tool" }, task.tool || ""),
         el("span", { class: "badge" }),
-        task.dep && task.dep.length ? el("small", { i18n: "plan.depends", vars: { deps: task.dep.join(", ") } }) : null,
+        dependencies(task).length
+          ? el("small", { i18n: "plan.depends", vars: { deps: dependencies(task).join(", ") } })
+          : null,
         el("p", { class: "task-text" }, task.text || task.error || ""),
       );
       this.nodes.set(task.id, node);
@@ -294,7 +304,8 @@ class Answer {
   }
 
   showMeta() {
-    this.meta.replaceChildren(
+    fill(
+      this.meta,
       this.traceId ? el("span", { class: "trace", i18n: "answer.trace", vars: { id: this.traceId } }) : null,
       this.runId ? el("span", { class: "run", i18n: "answer.run", vars: { id: this.runId } }) : null,
     );
@@ -311,7 +322,7 @@ class Answer {
     const columns = v.headers && v.headers.length ? v.headers : v.columns;
     if (columns && columns.length && v.rows && v.rows.length) parts.push(tableBlock(columns, v.rows, v.truncated));
     if (v.chart) parts.push(chartBlock(v.chart));
-    this.body.replaceChildren(...parts);
+    fill(this.body, parts);
     if (Array.isArray(v.tasks) && v.tasks.length) {
       this.graph = null;
       this.ensureGraph().setTasks(v.tasks);
@@ -321,7 +332,7 @@ class Answer {
     }
     const pending = (v.__interrupt__ || [])[0];
     if (pending) this.body.append(this.approval(pending.value || {}));
-    this.feedback.replaceChildren(...(pending ? [] : this.feedbackControls()));
+    fill(this.feedback, pending ? [] : this.feedbackControls());
     if (this.assistant === "metrics" && !pending) this.loadCheckpoint();
   }
 
@@ -412,8 +423,8 @@ class Answer {
       el("button", { type: "submit", i18n: "feedback.send" }),
     );
     return [
-      el("button", { type: "button", class: "thumb up", title: t("feedback.up"), "aria-label": t("feedback.up"), onclick: () => send("up", null) }, "👍"),
-      el("button", { type: "button", class: "thumb down", title: t("feedback.down"), "aria-label": t("feedback.down"), onclick: () => send("down", null) }, "👎"),
+      el("button", { type: "button", class: "thumb up", i18n: "feedback.up", onclick: () => send("up", null) }),
+      el("button", { type: "button", class: "thumb down", i18n: "feedback.down", onclick: () => send("down", null) }),
       el("button", { type: "button", class: "correct", i18n: "feedback.correct", onclick: () => (form.hidden = !form.hidden) }),
       status,
       form,
@@ -544,8 +555,9 @@ async function refreshThreads() {
 function describeModel(models) {
   const chosen = models.find((m) => m.name === $("#model").value);
   const card = $("#model-card");
-  if (!chosen) return card.replaceChildren();
-  card.replaceChildren(
+  if (!chosen) return fill(card);
+  fill(
+    card,
     el("p", {}, el("strong", {}, chosen.name), ` (${chosen.kind}) `, chosen.description),
     el("p", { class: "skills" }, [...chosen.skills, ...chosen.languages].map((s) => el("span", { class: "chip" }, s))),
     chosen.used_by.length ? el("small", { i18n: "model.default_for", vars: { agents: chosen.used_by.join(", ") } }) : null,

@@ -47,6 +47,7 @@ def test_the_shipped_files_fetch_nothing_from_another_host() -> None:
         "/web/app.css",
         "/web/app.js",
         "/web/plotly.min.js",
+        "data:,",  # no favicon request
     ]
 
 
