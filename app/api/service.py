@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import json
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -356,7 +356,7 @@ class Service:
 
     async def _events(
         self, thread_id: str, assistant_id: str, run: RunCreate, caller: ApiKey, run_id: str
-    ) -> AsyncIterator[tuple[str, Any]]:
+    ) -> AsyncGenerator[tuple[str, Any]]:
         if assistant_id == "planner" or run.command is not None:  # no node-by-node stream: the answer, the values
             values = await self.wait(thread_id, assistant_id, run, caller)
             node = "respond" if assistant_id == "planner" else "abstain" if values.get("abstained") else "answer"
