@@ -15,7 +15,15 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 
 from app import runtime
-from app.api import routes_adapters, routes_assistants, routes_runs, routes_threads, routes_web
+from app.api import (
+    routes_adapters,
+    routes_assistants,
+    routes_feedback,
+    routes_openai,
+    routes_runs,
+    routes_threads,
+    routes_web,
+)
 from app.api.errors import install_handlers
 from app.api.limits import BodyLimit
 from app.api.service import Agents, Service
@@ -80,6 +88,8 @@ def create_app(
     app.include_router(routes_assistants.router)
     app.include_router(routes_threads.router)
     app.include_router(routes_runs.router)
+    app.include_router(routes_openai.router)
+    app.include_router(routes_feedback.router)
     app.include_router(routes_adapters.router)
     app.include_router(routes_web.router)
     return app
