@@ -1,7 +1,7 @@
 """What the routes do with the agents: run a turn on a thread, resume one, stream one, read a thread's state.
 
-:class:`Agents` holds the opened agents; :class:`Service` adds the key store's scope, the thread registry and one
-lock per thread (a second run on a busy thread is refused with 409, never interleaved).
+:class:`Agents` holds the opened agents; :class:`Service` adds the key store's scope, the thread registry and a busy
+mark per thread (a second run on a busy thread is refused with 409, never interleaved).
 """
 
 from __future__ import annotations
@@ -161,12 +161,12 @@ def metrics_values(result: MetricsResult, turns: list[tuple[str, str]]) -> dict[
 
 @dataclass(kw_only=True)
 class Service:
-    """The agents, the thread registry and per-thread locks."""
+    """The agents, the thread registry and the threads with a run in progress."""
 
     config: ProjectConfig
     agents: Agents
     threads: ThreadRegistry
-    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _busy: set[str] = field(default_factory=set)  # threads with a run in progress; emptied as runs end
 
     # Threads ---------------------------------------------------------------------------------------------------
 
@@ -284,15 +284,19 @@ class Service:
 
     @contextlib.asynccontextmanager
     async def running(self, thread_id: str, *, registered: bool) -> AsyncIterator[None]:
-        """Hold the thread's lock for one run and keep its status; 409 while another run holds it."""
-        lock = self._locks.setdefault(thread_id, asyncio.Lock())
-        if lock.locked():
+        """Mark the thread busy for one run and keep its status; 409 while another run holds it.
+
+        A second run is refused, never queued, so a set of busy thread ids is all it takes: one entry per run in
+        progress, removed when the run ends (a long-running server does not grow with every thread it served).
+        """
+        if thread_id in self._busy:
             raise ApiError(
                 f"A run is already in progress on thread {thread_id!r}; wait for it.",
                 zh=f"会话 {thread_id!r} 上已有一个运行在进行；请等它结束。",
                 status_code=409,
             )
-        async with lock:
+        self._busy.add(thread_id)  # no await between the check and the add: one event loop, so no race
+        try:
             if registered:
                 await asyncio.to_thread(self.threads.update, thread_id, status="busy")
             status = "error"
@@ -307,6 +311,8 @@ class Service:
                     current = self.threads.get(thread_id)
                     final = current.status if current is not None and current.status != "busy" else status
                     self.threads.update(thread_id, status=final)
+        finally:
+            self._busy.discard(thread_id)
 
     async def wait(self, thread_id: str, assistant_id: str, run: RunCreate, caller: ApiKey) -> dict[str, Any]:
         """Run one turn (or resume one) to the end and return the thread's values."""
