@@ -45,6 +45,7 @@ from graphs.metrics import (
     Role,
     State,
     build_graph,
+    checkpoint_serializer,
     conversation,
     display_headers,
     result_frame,
@@ -514,7 +515,7 @@ async def _checkpointer(config: ProjectConfig) -> AsyncIterator[BaseCheckpointSa
     if url and url.startswith(("postgresql://", "postgres://")):
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
-        async with AsyncPostgresSaver.from_conn_string(url) as saver:
+        async with AsyncPostgresSaver.from_conn_string(url, serde=checkpoint_serializer()) as saver:
             await saver.setup()
             yield saver
         return
@@ -525,8 +526,10 @@ async def _checkpointer(config: ProjectConfig) -> AsyncIterator[BaseCheckpointSa
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"Cannot create the checkpoint folder {path.parent}: {exc}.", field="data_dir") from None
-    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
-        yield saver
+    import aiosqlite
+
+    async with aiosqlite.connect(str(path)) as conn:  # as AsyncSqliteSaver.from_conn_string, with our serializer
+        yield AsyncSqliteSaver(conn, serde=checkpoint_serializer())
 
 
 def _definitions(catalog: Catalog, metrics: tuple[str, ...]) -> tuple[dict[str, str], ...]:

@@ -7,7 +7,7 @@ repair, abstention, optional human approval and multi-turn threads.
 from graphs.metrics.context import Context, Strategy
 from graphs.metrics.graph import build_graph
 from graphs.metrics.result import ColumnInfo, column_label, display_headers, result_frame
-from graphs.metrics.state import InputState, Role, State, conversation
+from graphs.metrics.state import InputState, Role, State, checkpoint_serializer, conversation
 
 __all__ = [
     "ColumnInfo",
@@ -17,6 +17,7 @@ __all__ = [
     "State",
     "Strategy",
     "build_graph",
+    "checkpoint_serializer",
     "column_label",
     "conversation",
     "display_headers",

@@ -13,12 +13,23 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.graph.message import add_messages
 
 from graphs.metrics.result import ColumnInfo
 from graphs.shared import NEW_TURN, merge_timings, sum_tokens
 
-__all__ = ["NEW_TURN", "ColumnInfo", "InputState", "Role", "State", "conversation", "merge_timings", "sum_tokens"]
+__all__ = [
+    "NEW_TURN",
+    "ColumnInfo",
+    "InputState",
+    "Role",
+    "State",
+    "checkpoint_serializer",
+    "conversation",
+    "merge_timings",
+    "sum_tokens",
+]
 
 
 @dataclass(kw_only=True)
@@ -68,6 +79,16 @@ class State(InputState):
 
 
 Role = Literal["user", "assistant", "unanswered"]
+
+
+def checkpoint_serializer() -> JsonPlusSerializer:
+    """The serializer for this graph's checkpoints: LangGraph's safe types plus this module's state classes.
+
+    LangGraph's default constructs any class a checkpoint names when it is read back, with a warning that this
+    will be blocked; a checkpoint store someone else can write to (a shared PostgreSQL) then becomes a way to run
+    code. An explicit allowlist keeps reads strict now and keeps working when the default turns strict.
+    """
+    return JsonPlusSerializer(allowed_msgpack_modules=(InputState, State))
 
 
 def conversation(messages: Sequence[AnyMessage]) -> list[tuple[Role, str]]:
