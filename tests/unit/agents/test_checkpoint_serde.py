@@ -12,6 +12,7 @@ import pytest
 
 from agents.metrics import MetricsAgent, _checkpointer
 from kubeai.config import ProjectConfig
+from tests.unit.configs import agent_config
 from tests.unit.fakes import scripted_client
 
 GMV_SQL = {"sql": "SELECT SUM(paid_amount) AS gmv FROM orders"}
@@ -26,13 +27,7 @@ class Foreign:
 
 @pytest.fixture
 def config(tmp_path: Path, warehouse: Path) -> ProjectConfig:
-    return ProjectConfig.model_validate(
-        {
-            "data_dir": str(tmp_path / "data"),
-            "warehouse": {"url": str(warehouse), "max_rows": 200},
-            "metrics_agent": {"rag": False, "strategy": "sql"},
-        }
-    )
+    return agent_config(tmp_path, warehouse)
 
 
 async def test_a_thread_reads_back_whole_after_reopening_with_no_unregistered_type(

@@ -13,6 +13,7 @@ from agents.planner import METRIC_TOOL, ROW_FREE_TOOLS, PlannerAgent
 from graphs.planner import Context, DemoBank
 from kubeai.config import ProjectConfig
 from kubeai.errors import ConfigError
+from tests.unit.configs import agent_config
 from tests.unit.fakes import scripted_client
 from tests.unit.graphs.planner_support import models, registry, scripted
 from tools.registry import TaskOutput
@@ -30,13 +31,7 @@ PLAN = [{"id": "t1", "tool": METRIC_TOOL, "args": {"question": "GMV by region"},
 
 @pytest.fixture
 def config(tmp_path: Path, warehouse: Path) -> ProjectConfig:
-    return ProjectConfig.model_validate(
-        {
-            "data_dir": str(tmp_path / "data"),
-            "warehouse": {"url": str(warehouse), "max_rows": 200},
-            "metrics_agent": {"rag": False, "strategy": "sql"},
-        }
-    )
+    return agent_config(tmp_path, warehouse)
 
 
 async def test_a_scoped_planner_runs_metric_tasks_with_the_scope_and_the_planner_itself_stays_unscoped(

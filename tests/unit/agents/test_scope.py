@@ -14,6 +14,7 @@ from knowledge.catalog import demo_catalog_path, load_catalog
 from knowledge.catalog.scope import row_filters
 from kubeai.config import ProjectConfig
 from kubeai.errors import ConfigError
+from tests.unit.configs import agent_config
 from tests.unit.fakes import scripted_client
 
 EAST = "华东"
@@ -34,13 +35,7 @@ HOSTILE = {
 
 @pytest.fixture
 def config(tmp_path: Path, warehouse: Path) -> ProjectConfig:
-    return ProjectConfig.model_validate(
-        {
-            "data_dir": str(tmp_path / "data"),
-            "warehouse": {"url": str(warehouse), "max_rows": 200},
-            "metrics_agent": {"rag": False, "strategy": "sql"},
-        }
-    )
+    return agent_config(tmp_path, warehouse)
 
 
 def scalar(warehouse: Path, sql: str) -> object:

@@ -22,6 +22,7 @@ from kubeai.config import ProjectConfig
 from kubeai.errors import ThreadNotFoundError
 from serving.client import ModelClient
 from tests.unit.agents._turn_child import FIRST, SECOND
+from tests.unit.configs import agent_config
 from tests.unit.fakes import scripted_client
 
 REPO = Path(__file__).resolve().parents[3]
@@ -31,13 +32,7 @@ MONTHLY_SQL = {"sql": "SELECT date_trunc('month', order_date) AS month, SUM(paid
 
 @pytest.fixture
 def config(tmp_path: Path, warehouse: Path) -> ProjectConfig:
-    return ProjectConfig.model_validate(
-        {
-            "data_dir": str(tmp_path / "data"),
-            "warehouse": {"url": str(warehouse), "max_rows": 200},
-            "metrics_agent": {"rag": False, "strategy": "sql"},
-        }
-    )
+    return agent_config(tmp_path, warehouse)
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from app.api.tracing import request_span, within
 from kubeai.config import LLMConfig, ProjectConfig
 from kubeai.errors import ModelTimeoutError
 from serving.client import ModelClient
+from tests.unit.configs import agent_config
 from tests.unit.fakes import ScriptedChat
 
 GMV_SQL = '{"sql": "SELECT SUM(paid_amount) AS gmv FROM orders"}'
@@ -57,14 +58,7 @@ def client_for(chat: Any) -> ModelClient:
 
 @pytest.fixture
 def config(tmp_path: Path, warehouse: Path) -> ProjectConfig:
-    return ProjectConfig.model_validate(
-        {
-            "data_dir": str(tmp_path / "data"),
-            "warehouse": {"url": str(warehouse), "max_rows": 200},
-            "metrics_agent": {"rag": False, "strategy": "sql"},
-            "observability": {"traces_store": False},
-        }
-    )
+    return agent_config(tmp_path, warehouse, observability={"traces_store": False})
 
 
 class Caught:

@@ -16,6 +16,7 @@ from agents.metrics import MetricsAgent
 from app.api import Agents, create_app
 from app.keys import KeyStore
 from kubeai.config import ProjectConfig
+from tests.unit.configs import agent_config
 from tests.unit.fakes import scripted_client
 
 GMV_SQL = {"sql": "SELECT SUM(paid_amount) AS gmv FROM orders"}
@@ -29,14 +30,7 @@ Opener = Callable[..., contextlib.AbstractAsyncContextManager[httpx.AsyncClient]
 
 @pytest.fixture
 def config(tmp_path: Path, warehouse: Path) -> ProjectConfig:
-    return ProjectConfig.model_validate(
-        {
-            "data_dir": str(tmp_path / "data"),
-            "warehouse": {"url": str(warehouse), "max_rows": 200},
-            "metrics_agent": {"rag": False, "strategy": "sql"},
-            "api": {"max_body_bytes": 4096},
-        }
-    )
+    return agent_config(tmp_path, warehouse, api={"max_body_bytes": 4096})
 
 
 @pytest.fixture
