@@ -42,11 +42,14 @@ from tools.request_check import RequestCheck, check_request
 from tools.tables import render_table
 from tools.toolbox import planner_registry
 
-__all__ = ["DOCS_COLLECTION", "PlanRun", "PlannerAgent", "TaskReport", "run"]
+__all__ = ["DOCS_COLLECTION", "PlanRun", "PlanStep", "PlannerAgent", "TaskReport", "run"]
 
 DOCS_COLLECTION = "docs"
 
 METRIC_TOOL = "metric_query"
+
+PlanStep = tuple[str, dict[str, Any]]
+"""A graph node that finished and the state update it made, as :meth:`PlannerAgent.stream` yields it."""
 ROW_FREE_TOOLS = frozenset(
     {
         "doc_qa",
@@ -319,31 +322,65 @@ class PlannerAgent:
         given = [dict(task) for task in plan] if plan is not None else None
         return await self._invoke(InputState(request=request, history=_history(history), plan=given))
 
+    async def stream(
+        self,
+        request: str,
+        *,
+        plan: Sequence[Mapping[str, Any]] | None = None,
+        history: Sequence[Mapping[str, str]] = (),
+    ) -> AsyncIterator[PlanStep | PlanRun]:
+        """:meth:`run`, yielding ``(node, update)`` as each graph node finishes, then the :class:`PlanRun`.
+
+        The updates are the nodes' own (``select`` with the tasks it planned, ``run_task`` with each task's result,
+        ...), for a caller that shows the task graph while it runs. A declined request yields only its result.
+
+        Raises:
+            PlanningError: As :meth:`run`.
+        """
+        given = [dict(task) for task in plan] if plan is not None else None
+        async for item in self._steps(InputState(request=request, history=_history(history), plan=given)):
+            yield item
+
     async def _invoke(self, state: InputState) -> PlanRun:
-        entry = "run" if state.execute else "plan"
-        with run_span("planner", entry=entry, model=self.context.model or self.context.llm.default_model) as span:
-            result = await self._run_graph(state)
-            span.set_attribute(KUBEAI_LANGUAGE, result.language)
+        result: PlanRun | None = None
+        async for item in self._steps(state):
+            if isinstance(item, PlanRun):
+                result = item
+        assert result is not None, "_steps ends with the run's result or raises"
         return result
 
-    async def _run_graph(self, state: InputState) -> PlanRun:
-        if not state.request.strip():
-            raise PlanningError("The request is empty; say what you want done.")
-        declined = check_request(state.request) if state.plan is None else None
-        if declined is not None:
-            return _declined(state.request, declined)
-        context = dataclasses.replace(self.context, board=TaskBoard())
-        values = await self._graph.ainvoke(state, context=context)
-        final = State(**{k: v for k, v in values.items() if k in State.__dataclass_fields__})
-        if final.status == "invalid_plan":
-            attempts = final.attempts or 1
-            raise PlanningError(
-                f"The planner could not produce a valid task graph in {attempts} attempt(s): "
-                f"{'; '.join(final.problems[:3])}.",
-                problems=tuple(final.problems),
-                draft=tuple(final.drafts[-1]) if final.drafts else tuple(state.plan or ()),
-            )
-        return _plan_run(final, context.board)
+    async def _steps(self, state: InputState) -> AsyncIterator[PlanStep | PlanRun]:
+        entry = "run" if state.execute else "plan"
+        with run_span("planner", entry=entry, model=self.context.model or self.context.llm.default_model) as span:
+            if not state.request.strip():
+                raise PlanningError("The request is empty; say what you want done.")
+            declined = check_request(state.request) if state.plan is None else None
+            if declined is not None:
+                result = _declined(state.request, declined)
+                span.set_attribute(KUBEAI_LANGUAGE, result.language)
+                yield result
+                return
+            context = dataclasses.replace(self.context, board=TaskBoard())
+            values: dict[str, Any] = {}
+            async for mode, chunk in self._graph.astream(state, context=context, stream_mode=["updates", "values"]):
+                parts: dict[str, Any] = chunk if isinstance(chunk, dict) else {}
+                if mode == "values":  # the whole state after each step; the last one is the result
+                    values = parts
+                    continue
+                for node, update in parts.items():
+                    yield node, update if isinstance(update, dict) else {}
+            final = State(**{k: v for k, v in values.items() if k in State.__dataclass_fields__})
+            if final.status == "invalid_plan":
+                attempts = final.attempts or 1
+                raise PlanningError(
+                    f"The planner could not produce a valid task graph in {attempts} attempt(s): "
+                    f"{'; '.join(final.problems[:3])}.",
+                    problems=tuple(final.problems),
+                    draft=tuple(final.drafts[-1]) if final.drafts else tuple(state.plan or ()),
+                )
+            result = _plan_run(final, context.board)
+            span.set_attribute(KUBEAI_LANGUAGE, result.language)
+            yield result
 
 
 def _declined(request: str, declined: RequestCheck) -> PlanRun:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from agents.metrics import MetricsAgent, MetricsResult
-from agents.planner import PlannerAgent
+from agents.planner import PlannerAgent, PlanRun
 from app.api.errors import ApiError
 from app.api.feedback import record_approved_edit
 from app.api.schemas import Command, RunCreate
@@ -363,9 +363,18 @@ class Service:
     async def _events(
         self, thread_id: str, assistant_id: str, run: RunCreate, caller: ApiKey, run_id: str
     ) -> AsyncGenerator[tuple[str, Any]]:
-        if assistant_id == "planner" or run.command is not None:  # no node-by-node stream: the answer, the values
+        if assistant_id == "planner":
+            async for event, data in self._plan_steps(thread_id, run, caller):
+                if event == "values" and data.get("answer"):
+                    yield (
+                        "messages",
+                        answer_message(str(data["answer"]), node="respond", run_id=run_id, thread_id=thread_id),
+                    )
+                yield event, data
+            return
+        if run.command is not None:  # a resumed run: no node-by-node stream, the answer and the values
             values = await self.wait(thread_id, assistant_id, run, caller)
-            node = "respond" if assistant_id == "planner" else "abstain" if values.get("abstained") else "answer"
+            node = "abstain" if values.get("abstained") else "answer"
             if values.get("answer") and not values.get("__interrupt__"):
                 yield "messages", answer_message(str(values["answer"]), node=node, run_id=run_id, thread_id=thread_id)
             yield "values", values
@@ -386,12 +395,33 @@ class Service:
             self.threads.update(thread_id, status="interrupted")
 
     async def _plan(self, thread_id: str, run: RunCreate, caller: ApiKey) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        async for event, data in self._plan_steps(thread_id, run, caller):
+            if event == "values":
+                values = data
+        return values
+
+    async def _plan_steps(
+        self, thread_id: str, run: RunCreate, caller: ApiKey
+    ) -> AsyncGenerator[tuple[str, dict[str, Any]]]:
+        """A planner turn on the thread, step by step.
+
+        Yields ``("updates", {node: update})`` as each graph node finishes, then ``("values", ...)``: the run's
+        result with the turns so far, which the thread keeps.
+        """
         planner = self.planner_for(caller)
         request = question_of(run.input, limit=self.config.api.max_question_chars)
         record = self.threads.get(thread_id)
         turns = list((record.values if record is not None else {}).get("messages", []))
         history = [{"role": t["role"], "content": t["content"]} for t in turns if isinstance(t, Mapping)]
-        result = await planner.run(request, history=history)
+        result: PlanRun | None = None
+        async for item in planner.stream(request, history=history):
+            if isinstance(item, PlanRun):
+                result = item
+            else:
+                node, update = item
+                yield "updates", {node: jsonable(update)}
+        assert result is not None, "PlannerAgent.stream ends with the run's result or raises"
         values: dict[str, Any] = jsonable(result.to_json())
         values["messages"] = [
             *history,
@@ -400,7 +430,7 @@ class Service:
         ]
         if record is not None:
             self.threads.update(thread_id, status="idle", values=values)
-        return values
+        yield "values", values
 
 
 def new_id() -> str:

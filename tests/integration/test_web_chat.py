@@ -184,8 +184,8 @@ def test_the_task_graph_follows_the_planners_update_events(
 ) -> None:
     """The page's handling of node-by-node planner events, with the API's answers played back by the browser.
 
-    The API streams the planner's result at its end today; this pins what the page does with the ``updates``
-    events LangGraph's planner graph produces (``select`` with the tasks, ``run_task`` with each result).
+    A real planner run finishes its tasks too fast to watch them move; this pins, step by step, what the page
+    does with the ``updates`` events the planner streams (``select`` with the tasks, ``run_task`` with each result).
     """
     page, errors = browser_page
     tasks = [

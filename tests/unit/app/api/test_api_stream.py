@@ -89,9 +89,15 @@ async def test_the_planner_answers_a_scoped_key_with_only_its_rows(config: Proje
         events = await stream(http, thread, {"input": {"request": "GMV by region"}})
 
     kinds = [kind for kind, _ in events]
-    assert kinds == ["metadata", "messages", "values", "end"], events
-    values = events[2][1]
+    assert kinds[0] == "metadata" and kinds[-3:] == ["messages", "values", "end"], events
+    nodes = [next(iter(data)) for kind, data in events if kind == "updates"]
+    assert kinds[1:-3] == ["updates"] * len(nodes)  # the task graph is streamed while it runs, node by node
+    assert nodes.index("select") < nodes.index("run_task") < nodes.index("respond"), nodes
+    ran = next(data["run_task"] for kind, data in events if kind == "updates" and "run_task" in data)
+    assert {row[0] for row in ran["results"]["t1"]["table"]["rows"]} == {EAST}, ran
+    values = events[-2][1]
     (metric_task,) = values["tasks"]
     assert metric_task["status"] in ("ok", "changed"), metric_task
     assert {row[0] for row in metric_task["rows"]} == {EAST}
-    assert events[1][1][0]["content"] == values["answer"] and events[1][1][1]["langgraph_node"] == "respond"
+    message = events[-3][1]
+    assert message[0]["content"] == values["answer"] and message[1]["langgraph_node"] == "respond"
