@@ -1,0 +1,1 @@
+"""Past customer-service chats about the AeroPure 3, as exported from a help desk: messy on purpose."""
