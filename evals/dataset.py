@@ -21,7 +21,16 @@ from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from evals.items import AppItem, DatasetItem, DocQAItem, MetricsQAItem, PlanningItem, RetrievalItem, ToolCallingItem
+from evals.items import (
+    AppItem,
+    CustomerServiceItem,
+    DatasetItem,
+    DocQAItem,
+    MetricsQAItem,
+    PlanningItem,
+    RetrievalItem,
+    ToolCallingItem,
+)
 from knowledge.warehouse.bundled import BUNDLED_DOMAINS
 from kubeai.errors import DatasetError
 
@@ -30,7 +39,7 @@ __all__ = ["MANIFEST_NAME", "Dataset", "DatasetKind", "DatasetManifest", "eval_q
 MANIFEST_NAME = "dataset.yaml"
 MAX_BYTES = 64 * 1024 * 1024
 
-DatasetKind = Literal["metrics_qa", "planning", "retrieval", "docqa", "tool_calling", "app"]
+DatasetKind = Literal["metrics_qa", "planning", "retrieval", "docqa", "tool_calling", "app", "customer_service"]
 
 _MODELS: dict[str, type[DatasetItem]] = {
     "metrics_qa": MetricsQAItem,
@@ -39,9 +48,12 @@ _MODELS: dict[str, type[DatasetItem]] = {
     "docqa": DocQAItem,
     "tool_calling": ToolCallingItem,
     "app": AppItem,
+    "customer_service": CustomerServiceItem,
 }
 
-ItemT = TypeVar("ItemT", MetricsQAItem, PlanningItem, RetrievalItem, DocQAItem, ToolCallingItem, AppItem)
+ItemT = TypeVar(
+    "ItemT", MetricsQAItem, PlanningItem, RetrievalItem, DocQAItem, ToolCallingItem, AppItem, CustomerServiceItem
+)
 
 
 class DatasetManifest(BaseModel):
@@ -50,7 +62,8 @@ class DatasetManifest(BaseModel):
     Attributes:
         name: Short identifier, e.g. ``metrics_qa``.
         version: Dataset version, bumped whenever an item changes (``1``, ``1.2``, ``2.0.1``).
-        kind: ``metrics_qa``, ``planning``, ``retrieval``, ``docqa``, ``tool_calling`` or ``app`` (prompt apps).
+        kind: ``metrics_qa``, ``planning``, ``retrieval``, ``docqa``, ``tool_calling``, ``app`` (prompt apps) or
+            ``customer_service`` (the support assistant's held-out questions).
         items: The JSONL file of items, relative to the manifest's folder.
         catalog: A bundled domain's catalog (``demo``, ``logistics``: ``knowledge.warehouse.bundled``), or a
             catalog file relative to the manifest's folder.
@@ -187,8 +200,8 @@ def eval_questions(root: str | Path) -> list[str]:
         root: A folder searched recursively for ``dataset.yaml`` manifests (e.g. ``evals/datasets``).
 
     Returns:
-        The question of each metrics_qa, retrieval and docqa item, the request of each planning item and the user
-        messages of each tool_calling item, in dataset path then file order.
+        The question of each metrics_qa, retrieval, docqa and customer_service item, the request of each planning
+        item and the user messages of each tool_calling item, in dataset path then file order.
 
     Raises:
         DatasetError: A dataset under ``root`` does not load (see :func:`load_dataset`).

@@ -23,6 +23,7 @@ from tools.metric_query import DateRange, MetricQuery
 
 __all__ = [
     "AppItem",
+    "CustomerServiceItem",
     "DatasetItem",
     "DocQAItem",
     "GoldResult",
@@ -314,4 +315,43 @@ class AppItem(_Item):
     tags: tuple[str, ...] = ()
 
 
-DatasetItem = MetricsQAItem | PlanningItem | RetrievalItem | DocQAItem | ToolCallingItem | AppItem
+class CustomerServiceItem(_Item):
+    """A customer's question for the support assistant with the facts a correct answer states (``customer_service``).
+
+    Attributes:
+        id: Unique id within the dataset.
+        question: The question as a customer wrote it (typos, context and all).
+        language: The question's language; the answer is expected in it.
+        facts: What a correct answer must state, one entry per fact; an entry is a string or a list of
+            alternatives (any one counts, e.g. ``["30 days", "30-day"]``). ``evals.scorers.support`` matches them.
+        should_refuse: The product documents are silent on the question: an honest answer says it does not know or
+            hands over to a human. Such items carry no facts.
+        tags: Free labels for slicing reports.
+    """
+
+    id: str = _ID
+    question: str = _TEXT
+    language: Language
+    facts: tuple[tuple[str, ...], ...] = ()
+    should_refuse: bool = False
+    tags: tuple[str, ...] = ()
+
+    @field_validator("facts", mode="before")
+    @classmethod
+    def _fact_alternatives(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return tuple((fact,) if isinstance(fact, str) else fact for fact in value)
+        return value
+
+    @model_validator(mode="after")
+    def _facts_fit_refusal(self) -> CustomerServiceItem:
+        if any(not fact or any(not alternative.strip() for alternative in fact) for fact in self.facts):
+            raise ValueError("every fact needs at least one non-empty alternative")
+        if self.should_refuse and self.facts:
+            raise ValueError("an item that should be refused carries no facts")
+        if not self.should_refuse and not self.facts:
+            raise ValueError("give the facts a correct answer states, or set should_refuse to true")
+        return self
+
+
+DatasetItem = MetricsQAItem | PlanningItem | RetrievalItem | DocQAItem | ToolCallingItem | AppItem | CustomerServiceItem
