@@ -16,6 +16,7 @@ from app.cli.api import api as api_command
 from app.cli.apps import app as apps_app
 from app.cli.ask import register as register_ask
 from app.cli.catalog import app as catalog_app
+from app.cli.customer_service import app as customer_service_app
 from app.cli.demo import demo
 from app.cli.evals import app as evals_app
 from app.cli.finetune import app as finetune_app
@@ -75,6 +76,7 @@ app.command("onboard")(onboard_command)
 app.command("api")(api_command)
 app.add_typer(keys_app, name="keys")
 app.add_typer(apps_app, name="app")
+app.add_typer(customer_service_app, name="cs")
 
 
 def main() -> None:

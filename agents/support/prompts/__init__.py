@@ -1,0 +1,1 @@
+"""The support assistant's answer prompts (packaged data), one per language."""
