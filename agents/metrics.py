@@ -256,18 +256,22 @@ class MetricsAgent:
             checkpointer = await stack.enter_async_context(_checkpointer(config))
             yield cls(context=context, checkpointer=checkpointer, threads_at=_checkpoint_location(config))
 
-    def scoped(self, scope: Mapping[str, Sequence[str]], *, require_approval: bool | None = None) -> MetricsAgent:
+    def scoped(
+        self, scope: Mapping[str, Sequence[str]], *, require_approval: bool | None = None, model: str | None = None
+    ) -> MetricsAgent:
         """This agent for a user who may see only ``scope``'s rows (catalog dimension to allowed values).
 
         The scope becomes row filters the SQL gate applies to every query of every path, whatever the question
         or the model's SQL says (:func:`knowledge.catalog.scope.row_filters`). The view shares the graph and the
-        checkpointer; an empty scope (and ``require_approval`` left ``None``) returns this agent.
-        ``require_approval`` overrides ``metrics_agent.require_approval`` for runs of the view.
+        checkpointer; an empty scope (and the overrides left ``None``) returns this agent.
+        ``require_approval`` overrides ``metrics_agent.require_approval`` for runs of the view. ``model`` (a
+        served model or adapter, checked by the caller) answers every model call of the view's runs: the catalog's
+        tuned adapter is left out unless ``model`` is that adapter, whose first attempt keeps its short prompt.
 
         Raises:
             ConfigError: A scope dimension is not one of the catalog's or lists no values.
         """
-        if not scope and require_approval is None:
+        if not scope and require_approval is None and model is None:
             return self
         context = self.context
         if scope:
@@ -275,6 +279,9 @@ class MetricsAgent:
             context = dataclasses.replace(context, gate=dataclasses.replace(context.gate, scope_filters=filters))
         if require_approval is not None:
             context = dataclasses.replace(context, require_approval=require_approval)
+        if model is not None:
+            tuned = context.tuned_model if context.tuned_model == model else None
+            context = dataclasses.replace(context, model=model, tuned_model=tuned)
         view = copy.copy(self)
         view.context = context
         return view

@@ -1,9 +1,11 @@
-"""``/assistants``: the agents the API serves."""
+"""``/assistants``: the agents the API serves, and every prompt app as ``app:<name>`` (graph ``app``)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from app.api.apps import APP_GRAPH, describe
+from app.api.apps import assistant_id as app_id
 from app.api.auth import Caller
 from app.api.errors import ApiError
 from app.api.schemas import Assistant, AssistantSearch
@@ -17,7 +19,7 @@ router = APIRouter(tags=["assistants"])
 def _assistants(request: Request) -> list[Assistant]:
     service: Service = request.app.state.service
     started = request.app.state.started_at
-    return [
+    agents = [
         Assistant(
             assistant_id=name,
             graph_id=name,
@@ -29,11 +31,21 @@ def _assistants(request: Request) -> list[Assistant]:
         for name, (label, description) in ASSISTANTS.items()
         if name != "planner" or service.agents.planner is not None
     ]
+    apps = [
+        Assistant(assistant_id=app_id(app), graph_id=APP_GRAPH, created_at=started, updated_at=started, **describe(app))
+        for app in service.agents.apps or ()
+    ]
+    return agents + apps
 
 
 @router.get("/assistants", summary="List the assistants")
 def list_assistants(request: Request, _caller: Caller) -> list[Assistant]:
-    """The metrics agent (``metrics``) and the planner (``planner``)."""
+    """The metrics agent (``metrics``), the planner (``planner``) and the prompt apps (``app:<name>``).
+
+    An app's ``metadata`` holds its Chinese description, its output contract (``kind``, the ``json_schema`` its
+    answer is decoded under, the ``choices`` of a choice list, the named ``schema`` and whether it ``renders`` a
+    page), chain of thought, its model and where it comes from (``bundled`` or ``apps.dir``).
+    """
     return _assistants(request)
 
 
@@ -51,4 +63,8 @@ def get_assistant(request: Request, assistant_id: str, _caller: Caller) -> Assis
     for assistant in _assistants(request):
         if assistant.assistant_id == assistant_id:
             return assistant
-    raise ApiError(f"No assistant {assistant_id!r}; GET /assistants lists them.", status_code=404)
+    raise ApiError(
+        f"No assistant {assistant_id!r}; GET /assistants lists them.",
+        zh=f"没有助手 {assistant_id!r}；可用的助手见 GET /assistants。",
+        status_code=404,
+    )

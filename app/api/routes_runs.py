@@ -1,9 +1,10 @@
 """Runs: ``/threads/{id}/runs/wait``, ``/threads/{id}/runs/stream`` (Server-Sent Events) and stateless ``/runs/wait``.
 
-A run on a thread continues its conversation; ``command.resume`` answers SQL waiting for approval. The stream
-sends ``metadata``, one ``updates`` event per graph node as it finishes, ``values`` with the result, then ``end``;
-a failure is an ``error`` event with one sentence. A client that goes away cancels the run; the steps that
-finished are checkpointed, and the question stays in the thread unanswered.
+A run on a thread continues its conversation; ``command.resume`` answers SQL waiting for approval;
+``config.configurable.model`` picks the model or adapter of a metrics or app run (checked before the run starts).
+The stream sends ``metadata``, one ``updates`` event per graph node as it finishes, ``values`` with the result,
+then ``end``; a failure is an ``error`` event with one sentence. A client that goes away cancels the run; the
+steps that finished are checkpointed, and the question stays in the thread unanswered.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ async def wait_run(
     service = _service(request)
     record = service.owned(thread_id, caller)
     assistant = service.assistant(body.assistant_id or record.assistant_id, caller)
+    service.run_model(assistant, body)  # 422 for a model the run cannot use, before it starts
     async with service.running(thread_id, registered=True):
         route = "/threads/{thread_id}/runs/wait"
         span = request_span(route, thread_id=thread_id, assistant=assistant, user=caller.user)
@@ -62,6 +64,7 @@ async def stateless_run(
     """One turn on a fresh thread that is not registered."""
     service = _service(request)
     assistant = service.assistant(body.assistant_id, caller)
+    service.run_model(assistant, body)  # 422 for a model the run cannot use, before it starts
     thread_id = new_id()
     async with service.running(thread_id, registered=False):
         span = request_span("/runs/wait", thread_id=thread_id, assistant=assistant, user=caller.user)
@@ -77,6 +80,7 @@ async def stream_run(request: Request, thread_id: str, body: RunCreate, caller: 
     service = _service(request)
     record = service.owned(thread_id, caller)
     assistant = service.assistant(body.assistant_id or record.assistant_id, caller)
+    service.run_model(assistant, body)  # 422 for a model the run cannot use, before it starts
     running = service.running(thread_id, registered=True)
     await running.__aenter__()  # refuse a busy thread with 409 before the stream starts
     run_id = new_id()

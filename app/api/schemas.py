@@ -6,9 +6,10 @@ the like) can talk to the API.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "AssistantSearch",
     "Command",
     "Resume",
+    "RunConfig",
     "RunCreate",
     "StatelessRunCreate",
     "Thread",
@@ -23,8 +25,6 @@ __all__ = [
     "ThreadSearch",
     "ThreadState",
 ]
-
-AssistantId = Literal["metrics", "planner"]
 
 
 class _Request(BaseModel):
@@ -34,6 +34,22 @@ class _Request(BaseModel):
 def _invalid(english: str, chinese: str) -> PydanticCustomError:
     """A validation error whose message is ``english``; ``chinese`` travels in its context for the error body."""
     return PydanticCustomError("value_error", english, {"zh": chinese})
+
+
+_ASSISTANT_ID = re.compile(r"^(metrics|planner|app:[a-z][a-z0-9_-]{0,47})$")
+
+
+def _assistant_id(value: str) -> str:
+    if not _ASSISTANT_ID.match(value):
+        raise _invalid(
+            "an assistant is `metrics`, `planner` or `app:<name>` (a prompt app); GET /assistants lists them",
+            "助手为 `metrics`、`planner` 或 `app:<名称>`（提示词应用）；可用的助手见 GET /assistants",
+        )
+    return value
+
+
+AssistantId = Annotated[str, AfterValidator(_assistant_id)]
+"""``metrics``, ``planner``, or ``app:<name>`` for a prompt app; whether it is served is the service's to say."""
 
 
 class Assistant(BaseModel):
@@ -119,6 +135,12 @@ class Command(_Request):
     resume: Resume | Literal["approve", "reject"]
 
 
+class RunConfig(_Request):
+    """LangGraph's per-run config; ``configurable.model`` picks the model or adapter of the run (docs/api.md)."""
+
+    configurable: dict[str, Any] = Field(default_factory=dict)
+
+
 class RunCreate(_Request):
     """``POST /threads/{id}/runs/wait`` and ``/runs/stream``.
 
@@ -126,12 +148,15 @@ class RunCreate(_Request):
     ``{"messages": [{"role": "user", "content": ...}]}``; or ``command`` resumes a run paused for approval.
     ``require_approval`` overrides ``metrics_agent.require_approval`` for this run. ``stream_mode`` (for
     ``/runs/stream``) picks the events: ``updates``, ``messages`` (or ``messages-tuple``), ``values``; all three
-    when it is not given; other LangGraph modes are accepted and send nothing.
+    when it is not given; other LangGraph modes are accepted and send nothing. ``config.configurable.model``
+    runs the metrics agent or an app on that served model or adapter instead of its configured one. A prompt app
+    (``app:<name>``) takes its input as ``input.input``, ``input.question`` or the last user message.
     """
 
     assistant_id: AssistantId | None = None
     input: dict[str, Any] | None = None
     command: Command | None = None
+    config: RunConfig | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     require_approval: bool | None = None
     stream_mode: str | list[str] | None = None

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from app import runtime
 from app.api import (
     routes_adapters,
+    routes_apps,
     routes_assistants,
     routes_feedback,
     routes_openai,
@@ -92,4 +93,5 @@ def create_app(
     app.include_router(routes_feedback.router)
     app.include_router(routes_adapters.router)
     app.include_router(routes_web.router)
+    app.include_router(routes_apps.router)
     return app

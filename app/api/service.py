@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from agents.apps import PromptApp
 from agents.metrics import MetricsAgent, MetricsResult
 from agents.planner import PlannerAgent, PlanRun
+from app.api.apps import APP_PREFIX, ServedApps
 from app.api.errors import ApiError
 from app.api.feedback import record_approved_edit
 from app.api.schemas import Command, RunCreate
@@ -26,6 +28,7 @@ from app.keys import ApiKey
 from kubeai.config import ProjectConfig
 from kubeai.errors import ConfigError
 from kubeai.values import json_value
+from serving.adapters import AdapterStore
 from serving.client import ModelClient
 
 __all__ = [
@@ -47,23 +50,30 @@ ASSISTANTS: Mapping[str, tuple[str, str]] = {
 
 @dataclass(kw_only=True)
 class Agents:
-    """The agents the API serves; ``planner`` may be absent (its assistant then answers 404)."""
+    """The agents the API serves.
+
+    ``planner`` may be absent (its assistant then answers 404), and so may ``apps`` (the prompt apps, served as
+    ``app:<name>``).
+    """
 
     metrics: MetricsAgent
     planner: PlannerAgent | None = None
+    apps: ServedApps | None = None
 
     @classmethod
     @contextlib.asynccontextmanager
     async def open(cls, config: ProjectConfig, *, llm: ModelClient) -> AsyncIterator[Agents]:
         """Open the metrics agent and the planner on ``config`` with one model client; close them after.
 
-        The planner's ``metric_query`` asks this same metrics agent, so a key's scope applies to both alike.
+        The planner's ``metric_query`` asks this same metrics agent, so a key's scope applies to both alike. The
+        prompt apps (bundled and ``apps.dir``) are loaded and validated too, and answer with the same client.
         """
+        apps = await asyncio.to_thread(ServedApps.load, config, llm=llm)
         async with (
             MetricsAgent.open(config, llm=llm) as metrics,
             PlannerAgent.open(config, llm=llm, metrics_agent=metrics) as planner,
         ):
-            yield cls(metrics=metrics, planner=planner)
+            yield cls(metrics=metrics, planner=planner, apps=apps)
 
 
 def jsonable(value: Any) -> Any:
@@ -199,6 +209,8 @@ class Service:
                 row scope.
         """
         chosen = assistant_id or "metrics"
+        if chosen.startswith(APP_PREFIX) and self.app(chosen) is not None:
+            return chosen  # an app reads no warehouse rows, so a scoped key may use it
         if chosen not in ASSISTANTS or (chosen == "planner" and self.agents.planner is None):
             raise ApiError(
                 f"No assistant {chosen!r}; GET /assistants lists them.",
@@ -209,10 +221,61 @@ class Service:
             self.planner_for(caller)  # 403 before the run when it cannot apply the key's scope
         return chosen
 
+    def app(self, assistant_id: str) -> PromptApp | None:
+        """The prompt app an ``app:<name>`` assistant id names, or ``None``."""
+        return self.agents.apps.find(assistant_id) if self.agents.apps is not None else None
+
+    def run_model(self, assistant_id: str, run: RunCreate) -> str | None:
+        """The model or adapter ``config.configurable.model`` picks for the run; ``None`` when it picks none.
+
+        A name is servable when it is registered (``models``: the base model and its adapters) or a trained
+        adapter version that serves a role (the launcher loads those). The planner picks a model per task from
+        the model cards, so it takes no per-run model.
+
+        Raises:
+            ApiError: 422 for a name that is not a string, not served, or given to the planner.
+        """
+        configurable = run.config.configurable if run.config is not None else {}
+        name = configurable.get("model")
+        if name is None or name == "":
+            return None
+        if not isinstance(name, str):
+            raise ApiError(
+                "Field `config.configurable.model` must be a model name; GET /adapters lists them.",
+                zh="字段 `config.configurable.model` 应为模型名称；可用的模型见 GET /adapters。",
+                status_code=422,
+            )
+        if assistant_id == "planner":
+            raise ApiError(
+                "The planner picks a model for each task from the model cards; config.configurable.model applies "
+                "to the metrics agent and the apps.",
+                zh="规划助手会按模型卡为每个任务选择模型；config.configurable.model 只适用于指标助手和提示词应用。",
+                status_code=422,
+            )
+        if name in self.config.models.names():
+            return name
+        store = AdapterStore(self.config.data_dir / "adapters")
+        if name in {served for served, _ in store.routed()}:
+            return name
+        if name in {version.name for version in store.versions()}:
+            raise ApiError(
+                f"Adapter {name!r} is trained but serves no role, so the model server has not loaded it; promote "
+                "it with `kubeai adapters promote` or pick another model (GET /adapters).",
+                zh=f"适配器 {name!r} 已训练但未承担任何角色，模型服务器没有加载它；请用 `kubeai adapters promote` "
+                "上线，或选择其他模型（见 GET /adapters）。",
+                status_code=422,
+            )
+        raise ApiError(
+            f"Model {name!r} is not served; GET /adapters lists the models and adapters a run can use.",
+            zh=f"没有提供模型 {name!r}；可用的模型和适配器见 GET /adapters。",
+            status_code=422,
+        )
+
     def metrics_for(self, caller: ApiKey, run: RunCreate | None = None) -> MetricsAgent:
-        """The metrics agent with the caller's row scope (and the run's approval setting) applied."""
+        """The metrics agent with the caller's row scope (and the run's approval setting and model) applied."""
         approval = run.require_approval if run is not None else None
-        return self.agents.metrics.scoped(caller.scope, require_approval=approval)
+        model = self.run_model("metrics", run) if run is not None else None
+        return self.agents.metrics.scoped(caller.scope, require_approval=approval, model=model)
 
     def planner_for(self, caller: ApiKey) -> PlannerAgent:
         """The planner with the caller's row scope applied to its metric tasks (:meth:`PlannerAgent.scoped`).
@@ -318,6 +381,8 @@ class Service:
         """Run one turn (or resume one) to the end and return the thread's values."""
         if assistant_id == "planner":
             return await self._plan(thread_id, run, caller)
+        if assistant_id.startswith(APP_PREFIX):
+            return await self._run_app(thread_id, assistant_id, run)
         agent = self.metrics_for(caller, run)
         if run.command is not None:
             pending = await agent.last_result(thread_id) if await agent.has_thread(thread_id) else None
@@ -372,6 +437,12 @@ class Service:
                     )
                 yield event, data
             return
+        if assistant_id.startswith(APP_PREFIX):  # one model call: the answer, the app's update, the values
+            values = await self._run_app(thread_id, assistant_id, run)
+            yield "messages", answer_message(values["answer"], node="app", run_id=run_id, thread_id=thread_id)
+            yield "updates", {"app": {key: values[key] for key in ("result", "reasoning", "model")}}
+            yield "values", values
+            return
         if run.command is not None:  # a resumed run: no node-by-node stream, the answer and the values
             values = await self.wait(thread_id, assistant_id, run, caller)
             node = "abstain" if values.get("abstained") else "answer"
@@ -389,6 +460,39 @@ class Service:
         values = metrics_values(result, list(await agent.history(thread_id)))
         self._mark(thread_id, values)
         yield "values", values
+
+    async def _run_app(self, thread_id: str, assistant_id: str, run: RunCreate) -> dict[str, Any]:
+        """A prompt app's turn: its values with the turns so far, kept by the thread's record (as the planner's)."""
+        app = self.app(assistant_id)
+        if app is None:
+            raise ApiError(
+                f"No assistant {assistant_id!r}; GET /assistants lists them.",
+                zh=f"没有助手 {assistant_id!r}；可用的助手见 GET /assistants。",
+                status_code=404,
+            )
+        if run.command is not None:
+            raise ApiError(
+                f"Thread {thread_id!r} is not waiting for an approval: an app does not pause.",
+                zh=f"会话 {thread_id!r} 没有等待审批的查询：提示词应用不会暂停。",
+                status_code=409,
+            )
+        assert self.agents.apps is not None  # self.app found it there
+        payload = run.input or {}
+        given = payload.get("input")  # an app's input, or the question / last user message as for the agents
+        text = question_of(
+            {"question": given} if isinstance(given, str) else payload, limit=self.config.api.max_question_chars
+        )
+        values = await self.agents.apps.run(app, text, model=self.run_model(assistant_id, run))
+        record = self.threads.get(thread_id)
+        turns = list((record.values if record is not None else {}).get("messages", []))
+        values["messages"] = [
+            *turns,
+            {"role": "user", "content": text},
+            {"role": "assistant", "content": values["answer"]},
+        ]
+        if record is not None:
+            await asyncio.to_thread(self.threads.update, thread_id, status="idle", values=values)
+        return values
 
     def _mark(self, thread_id: str, values: Mapping[str, Any]) -> None:
         if self.threads.get(thread_id) is not None and values.get("__interrupt__"):
