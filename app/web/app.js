@@ -11,7 +11,11 @@ const state = {
   strings: {},
   thread: null, // {thread_id, assistant_id}
   busy: false,
+  assistants: [], // from GET /assistants; apps are `app:<name>`
+  modelPicked: false, // a run sends config.configurable.model only once the user picked a model
 };
+
+const isApp = (assistant) => String(assistant || "").startsWith("app:");
 
 const $ = (selector) => document.querySelector(selector);
 
@@ -184,6 +188,42 @@ function chartBlock(spec) {
   return box;
 }
 
+// An app's object answer as a table of its fields; lists of words joined, anything deeper as JSON text.
+function fieldsBlock(result) {
+  const shown = (value) => {
+    if (value === null || value === undefined) return "";
+    if (Array.isArray(value) && value.every((item) => typeof item !== "object" || item === null)) return value.join(", ");
+    return typeof value === "object" ? JSON.stringify(value) : String(value);
+  };
+  const rows = Object.entries(result).map(([name, value]) => el("tr", {}, el("th", {}, name), el("td", {}, shown(value))));
+  return el("div", { class: "table-wrap" }, el("table", { class: "result app-fields" }, el("tbody", {}, rows)));
+}
+
+// The page an app rendered on the server (from the validated spec, autoescaped, no script), in a sandbox that
+// allows nothing: no script, no form submission, no navigation, an origin of its own.
+function pageFrame(html) {
+  const frame = el("iframe", { class: "app-page", sandbox: "", referrerpolicy: "no-referrer", "data-testid": "app-page" });
+  frame.setAttribute("title", t("app.page"));
+  frame.srcdoc = html;
+  return el("div", { class: "app-page-wrap" }, el("h3", { i18n: "app.page" }), frame);
+}
+
+// What a prompt app answered: the choice, or the object's fields; its reasoning apart; its page when it has one.
+function appBlock(v) {
+  const parts = [];
+  if (typeof v.result === "string") {
+    parts.push(el("p", { class: "app-result" }, el("span", { i18n: "app.choice" }), " ", el("strong", { class: "app-choice" }, v.result)));
+  } else if (v.result && typeof v.result === "object") {
+    parts.push(el("h3", { i18n: "app.fields" }), fieldsBlock(v.result));
+  }
+  if (v.reasoning) {
+    parts.push(el("details", { class: "reasoning" }, el("summary", { i18n: "app.reasoning" }), el("p", {}, v.reasoning)));
+  }
+  if (typeof v.page === "string") parts.push(pageFrame(v.page));
+  if (v.model) parts.push(el("p", { class: "note", i18n: "app.model", vars: { model: v.model, seconds: v.latency_s ?? "?" } }));
+  return parts;
+}
+
 // A task's dependencies: `depends_on` in the graph's state and results, `dep` in a plan as written.
 const dependencies = (task) => task?.depends_on || task?.dep || [];
 
@@ -316,8 +356,9 @@ class Answer {
     const v = this.values;
     const parts = [];
     if (v.abstained) parts.push(el("p", { class: "abstained", i18n: "answer.abstained" }));
-    const text = v.answer || v.reason || "";
+    const text = isApp(this.assistant) ? "" : v.answer || v.reason || "";
     if (text) parts.push(el("p", { class: "answer-text" }, text));
+    if (isApp(this.assistant)) parts.push(...appBlock(v));
     if (v.sql) parts.push(sqlBlock(v.sql));
     const columns = v.headers && v.headers.length ? v.headers : v.columns;
     if (columns && columns.length && v.rows && v.rows.length) parts.push(tableBlock(columns, v.rows, v.truncated));
@@ -417,8 +458,8 @@ class Answer {
           send(null, { sql: value(sql), metric: value(metric), text: value(text) });
         },
       },
-      el("label", {}, el("span", { i18n: "feedback.sql" }), sql),
-      el("label", {}, el("span", { i18n: "feedback.metric" }), metric),
+      el("label", { hidden: isApp(this.assistant) }, el("span", { i18n: "feedback.sql" }), sql),
+      el("label", { hidden: isApp(this.assistant) }, el("span", { i18n: "feedback.metric" }), metric),
       el("label", {}, el("span", { i18n: "feedback.text" }), text),
       el("button", { type: "submit", i18n: "feedback.send" }),
     );
@@ -467,10 +508,14 @@ async function ask(text) {
     const answer = new Answer(state.thread.thread_id, assistant);
     conversation.append(answer.root);
     const body = {
-      input: assistant === "planner" ? { request: text } : { question: text },
-      config: { configurable: { model: $("#model").value || null } },
+      input: assistant === "planner" ? { request: text } : isApp(assistant) ? { input: text } : { question: text },
     };
-    if ($("#require-approval").checked) body.require_approval = true;
+    // The picked model runs the metrics agent or an app; untouched, each runs on its configured model (and the
+    // planner always picks a model per task).
+    if (state.modelPicked && assistant !== "planner" && $("#model").value) {
+      body.config = { configurable: { model: $("#model").value } };
+    }
+    if ($("#require-approval").checked && assistant === "metrics") body.require_approval = true;
     await streamRun(state.thread.thread_id, body, (event, data) => answer.onEvent(event, data));
   });
   refreshThreads();
@@ -480,6 +525,21 @@ function lockAssistant() {
   const select = $("#assistant");
   select.value = state.thread?.assistant_id || select.value;
   select.disabled = Boolean(state.thread);
+  describeAssistant();
+}
+
+// The chosen assistant's description (an app's in the page's language); the planner takes no model choice.
+function describeAssistant() {
+  const chosen = state.assistants.find((a) => a.assistant_id === $("#assistant").value);
+  const meta = chosen?.metadata || {};
+  const text = (state.lang === "zh" && meta.description_zh) || chosen?.description || "";
+  $("#assistant-card").textContent = text;
+  $("#model").disabled = chosen?.assistant_id === "planner";
+}
+
+function assistantOption(assistant) {
+  if (!isApp(assistant.assistant_id)) return el("option", { value: assistant.assistant_id }, assistant.name);
+  return el("option", { value: assistant.assistant_id, i18n: "app.option", vars: { name: assistant.name } });
 }
 
 async function openThread(threadId) {
@@ -578,14 +638,19 @@ async function signIn() {
     return;
   }
   label(status, "key.ok");
-  $("#assistant").replaceChildren(...assistants.map((a) => el("option", { value: a.assistant_id }, a.name)));
+  state.assistants = assistants;
+  $("#assistant").replaceChildren(...assistants.map(assistantOption));
+  $("#assistant").onchange = describeAssistant;
   lockAssistant();
   const models = await api("GET", "/adapters").catch(() => []);
   const select = $("#model");
   select.replaceChildren(...models.map((m) => el("option", { value: m.name }, `${m.name} · ${m.kind}`)));
   const metricsDefault = models.find((m) => m.used_by.includes("metrics"));
   if (metricsDefault) select.value = metricsDefault.name;
-  select.onchange = () => describeModel(models);
+  select.onchange = () => {
+    state.modelPicked = true;
+    describeModel(models);
+  };
   describeModel(models);
   await refreshThreads();
 }
@@ -612,6 +677,7 @@ async function main() {
     state.lang = state.lang === "zh" ? "en" : "zh";
     localStorage.setItem(LANG_STORE, state.lang);
     applyLanguage();
+    describeAssistant();
   });
   $("#new-thread").addEventListener("click", () => {
     state.thread = null;
