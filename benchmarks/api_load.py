@@ -427,6 +427,39 @@ def print_overhead(api: Phase, base: Phase, *, baseline_first: bool) -> None:
     print(f"  throughput ratio  {(len(api.done) / api.wall_s) / (len(base.done) / base.wall_s):.3f}")
 
 
+def print_traced_overhead(traces: Path) -> None:
+    """The API's own time per run from its traces: each request span less the agent run span inside it.
+
+    The latency comparison above is at the mercy of the shared model server (a turn takes minutes and its
+    queue moves with everything else on the machine); the spans time the same turns from inside the server, so
+    what is left is the API alone: routing, auth, the thread registry, serialization and the stream.
+    """
+    from app.trace_store import TraceStore
+
+    store = TraceStore(traces)
+    gaps: list[float] = []
+    shares: list[float] = []
+    for summary in store.recent(limit=1_000_000):
+        spans = store.spans(summary.trace_id)
+        request = next((s for s in spans if s.span_type == "request"), None)
+        if request is None:
+            continue
+        runs = [s for s in spans if s.span_type == "run" and s.parent_id == request.span_id]
+        if not runs or request.seconds <= 0:
+            continue
+        gap = max(request.seconds - sum(r.seconds for r in runs), 0.0)
+        gaps.append(gap)
+        shares.append(gap / request.seconds)
+    if not gaps:
+        print("\nAPI's own time: not measured (no traced run; is observability.traces_store off?)")
+        return
+    print(f"\nAPI's own time per run, from {len(gaps)} traced runs (request span less the agent's run span):")
+    print(
+        f"  p50 {percentile(gaps, 0.5) * 1000:.1f} ms   p95 {percentile(gaps, 0.95) * 1000:.1f} ms   "
+        f"max {max(gaps) * 1000:.1f} ms   share of the request p50 {percentile(shares, 0.5):.4%}"
+    )
+
+
 # Setup -----------------------------------------------------------------------------------------------------------
 
 
@@ -540,6 +573,8 @@ async def run(args: argparse.Namespace) -> None:
         if base is not None:
             print_phase(base)
             print_overhead(api, base, baseline_first=args.baseline_first)
+        if not args.api_url:  # the API served here wrote its traces into the temporary data folder
+            print_traced_overhead(config.data_dir / "traces.sqlite")
     bar = "PASS" if not api.errors and not api.lost else "MISS"
     print(f"\nbar (0 errors, 0 lost turns): {bar}")
 
