@@ -22,7 +22,7 @@ from tests.unit.fakes import ScriptedChat
 
 REPLIES = {
     "cs-en-01": "Remove the plastic bag from the filter and close the cover until it clicks.",
-    "cs-en-02": "I'm not sure, sorry.",
+    "cs-zh-01": "不清楚，我帮您转人工客服。",
 }
 
 
@@ -82,8 +82,9 @@ def test_compares_modes_prints_the_table_and_writes_the_report(
         app, ["--config", str(project), "cs", "eval", "--modes", "rag,lora", "--limit", "2", "--out", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "| rag | all | 2 | 0.50 |" in result.stdout  # the first answer states both facts, the second refuses
-    assert "| lora | en | 2 | 0.50 |" in result.stdout
+    assert "| rag | all | 2 | 0.50 |" in result.stdout  # the English answer states both facts, the Chinese one refuses
+    assert "| lora | en | 1 | 1.00 |" in result.stdout
+    assert "| lora | zh | 1 | 0.00 |" in result.stdout
     assert chat.models == ["smollm2-135m", "smollm2-135m", "cs-assistant", "cs-assistant"]
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["modes"] == ["rag", "lora"]
