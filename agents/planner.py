@@ -28,12 +28,14 @@ import pandas as pd
 from agents.metrics import MetricsAgent, MetricsResult
 from graphs.planner import Context, DemoBank, InputState, PlannedTask, State, TaskBoard, build_graph, to_mermaid
 from graphs.planner.execution import USABLE, table_json
+from knowledge.catalog import Catalog
 from knowledge.demo_docs import DEMO_DOCS
 from knowledge.index import KnowledgeBase, open_knowledge_base
 from kubeai.config import ProjectConfig
 from kubeai.errors import ConfigError, PlanningError, ToolError
 from kubeai.language import detect_language
 from kubeai.tracing import KUBEAI_LANGUAGE, run_span
+from serving.adapters import AdapterStore, active_model
 from serving.client import ModelClient
 from serving.registry import ModelRegistry
 from tools.metric_tool import metric_query_tool
@@ -42,7 +44,16 @@ from tools.request_check import RequestCheck, check_request
 from tools.tables import render_table
 from tools.toolbox import planner_registry
 
-__all__ = ["DOCS_COLLECTION", "PlanRun", "PlanStep", "PlannerAgent", "TaskReport", "run"]
+__all__ = [
+    "DOCS_COLLECTION",
+    "PlanRun",
+    "PlanStep",
+    "PlannerAgent",
+    "TaskReport",
+    "planning_adapter",
+    "planning_role",
+    "run",
+]
 
 DOCS_COLLECTION = "docs"
 
@@ -220,7 +231,10 @@ class PlannerAgent:
             config: The project configuration.
             llm: A model client to use instead of one built from ``config.llm``.
             model: The model that plans, selects and responds (default: ``models.agents.planner`` or the base).
-            demos: Demonstrations shown to the planner (0 for zero-shot planning).
+                With neither, plans come from the planning adapter promoted for the catalog, if any
+                (:func:`planning_adapter`).
+            demos: Demonstrations shown to the planner (0 for zero-shot planning; always 0 with the adapter, which
+                was trained without them).
             metrics: Offer the metrics agent as the ``metric_query`` tool.
             documents: Offer document QA over the ``docs`` collection (the demo documents are ingested into an
                 empty collection when the bundled demo catalog is in use).
@@ -248,13 +262,16 @@ class PlannerAgent:
                 metrics_agent = None
             tools = planner_registry(llm=client, knowledge=knowledge, ask_metrics=ask_metrics)
             bank = DemoBank.bundled(embeddings=knowledge.embeddings if knowledge is not None else None)
+            chosen = model or config.models.agents.get("planner")
+            plan_model = None if chosen else planning_adapter(config, catalog)
             context = Context(
                 tools=tools,
                 llm=client,
                 models=ModelRegistry(config.models),
                 demos=bank,
-                model=model or config.models.agents.get("planner"),
-                demos_k=demos,
+                model=chosen,
+                plan_model=plan_model,
+                demos_k=0 if plan_model else demos,
                 catalog=catalog,
                 max_replans=config.planner.max_replans,
             )
@@ -381,6 +398,27 @@ class PlannerAgent:
             result = _plan_run(final, context.board)
             span.set_attribute(KUBEAI_LANGUAGE, result.language)
             yield result
+
+
+def planning_role(catalog: Catalog) -> str:
+    """The role a planning adapter trained on ``catalog``'s vocabulary is promoted for: ``planning:<catalog>``."""
+    return f"planning:{catalog.name}"
+
+
+def planning_adapter(config: ProjectConfig, catalog: Catalog | None) -> str | None:
+    """The adapter ``planner.adapter`` names: ``auto`` reads the one promoted for the catalog, ``none`` none.
+
+    Raises:
+        ServingError: ``routes.json`` is not valid, or the routed version's folder is gone.
+    """
+    chosen = config.planner.adapter
+    if chosen == "none":
+        return None
+    if chosen != "auto":
+        return chosen
+    if catalog is None:  # no metric tool: the adapter's requests are about a catalog's metrics
+        return None
+    return active_model(AdapterStore(config.data_dir / "adapters"), planning_role(catalog))
 
 
 def _declined(request: str, declined: RequestCheck) -> PlanRun:

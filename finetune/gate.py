@@ -4,6 +4,10 @@ Both are scored on the same held-out questions the trainer never saw, from the e
 item records (``correct``, ``expect_abstention``, ``abstained``, ``language``, ``latency_s``). The adapter passes
 when its accuracy beats the incumbent's by at least the configured margin and it does not abstain on more
 answerable questions than the incumbent does (plus an allowance, zero by default).
+
+A planning adapter is gated on TaskBench node and edge F1 instead (:func:`planning_gate_decision`), on each
+planning set (the planning set and the held-out one), from the harness's ``planning`` item records: a drop on any
+set or score beyond an allowance blocks it, and its mean gain over all of them must reach the margin.
 """
 
 from __future__ import annotations
@@ -13,7 +17,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["GateDecision", "StepScore", "gate_decision", "step_score"]
+__all__ = [
+    "GateDecision",
+    "PlanGateDecision",
+    "PlanScore",
+    "StepScore",
+    "gate_decision",
+    "plan_score",
+    "planning_gate_decision",
+    "step_score",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,3 +140,115 @@ def gate_decision(
         )
         passed = True
     return GateDecision(passed=passed, reason=reason, candidate=candidate, incumbent=incumbent, margin=margin)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanScore:
+    """How a planner (a model with its prompt) did on one planning set.
+
+    Attributes:
+        dataset: The planning set's name.
+        items: Requests planned.
+        node_f1: Mean node F1 over the requests.
+        edge_f1: Mean edge F1 over the requests whose gold graph has edges (as the harness's reports count it).
+        valid_plan: Share of requests that got a valid plan.
+    """
+
+    dataset: str
+    items: int
+    node_f1: float
+    edge_f1: float
+    valid_plan: float
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanGateDecision:
+    """Whether a planning adapter passed, why, and both sides' figures per planning set."""
+
+    passed: bool
+    reason: str
+    candidate: tuple[PlanScore, ...]
+    incumbent: tuple[PlanScore, ...]
+    margin: float
+    max_regression: float
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready data, as an adapter's card records it."""
+        return {
+            "passed": self.passed,
+            "reason": self.reason,
+            "margin": self.margin,
+            "max_regression": self.max_regression,
+            "candidate": [score.to_json() for score in self.candidate],
+            "incumbent": [score.to_json() for score in self.incumbent],
+        }
+
+
+def plan_score(dataset: str, records: Sequence[Mapping[str, Any]]) -> PlanScore:
+    """Score a planner on one planning set from the harness's item records (``node_f1``, ``edge_f1``, ...)."""
+    edged = [r for r in records if r.get("gold_edges", 1)]  # an edgeless gold graph scores 1.0 for any such plan
+    return PlanScore(
+        dataset=dataset,
+        items=len(records),
+        node_f1=_mean([float(r.get("node_f1") or 0.0) for r in records]),
+        edge_f1=_mean([float(r.get("edge_f1") or 0.0) for r in edged]),
+        valid_plan=_mean([1.0 if r.get("valid_plan") else 0.0 for r in records]),
+    )
+
+
+def planning_gate_decision(
+    candidate: Sequence[PlanScore], incumbent: Sequence[PlanScore], *, margin: float, max_regression: float = 0.0
+) -> PlanGateDecision:
+    """Pass a planning adapter only if no set's node or edge F1 drops and the mean gain reaches ``margin``.
+
+    Args:
+        candidate: The adapter's scores, one per planning set.
+        incumbent: The scores of the planner it would replace (the base model with its demonstrations, or the
+            adapter promoted before), on the same sets.
+        margin: Mean F1 gain, over every set's node and edge F1, the candidate must bring.
+        max_regression: How far any one set's node or edge F1 may fall below the incumbent's.
+    """
+
+    def decided(passed: bool, reason: str) -> PlanGateDecision:
+        return PlanGateDecision(
+            passed=passed,
+            reason=reason,
+            candidate=tuple(candidate),
+            incumbent=tuple(incumbent),
+            margin=margin,
+            max_regression=max_regression,
+        )
+
+    sides = {s.dataset: s for s in incumbent}
+    if not candidate or {s.dataset: s.items for s in candidate} != {s.dataset: s.items for s in incumbent}:
+        return decided(False, "the two were not scored on the same planning sets")
+    gains: list[float] = []
+    for new in candidate:
+        old = sides[new.dataset]
+        for score in ("node_f1", "edge_f1"):
+            gain = getattr(new, score) - getattr(old, score)
+            if gain + 1e-9 < -max_regression:
+                name = score.replace("_f1", " F1")
+                return decided(
+                    False,
+                    f"{name} on {new.dataset} fell from {getattr(old, score):.3f} to {getattr(new, score):.3f} "
+                    f"(allowed drop: {max_regression:.3f})",
+                )
+            gains.append(gain)
+    mean_gain = sum(gains) / len(gains)
+    figures = "; ".join(
+        f"{new.dataset}: node {new.node_f1:.3f} vs {sides[new.dataset].node_f1:.3f}, "
+        f"edge {new.edge_f1:.3f} vs {sides[new.dataset].edge_f1:.3f}"
+        for new in candidate
+    )
+    if mean_gain + 1e-9 < margin:
+        return decided(False, f"a mean F1 gain of {mean_gain:+.3f}, below the {margin:.3f} margin ({figures})")
+    return decided(True, f"a mean F1 gain of {mean_gain:+.3f} with no drop ({figures})")
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0

@@ -6,8 +6,11 @@ interrupted run never leaves a half-written adapter that vLLM would try to load.
 
 On a CPU most of a step is the backward pass through the frozen base model. ``top_layers`` puts LoRA on the last
 layers only, so the backward pass stops there; batches group examples of similar length, so little is padding.
-With ``checkpoint_dir`` a run saves its state every ``checkpoint_every`` steps and an interrupted run with the
-same recipe and data resumes where it stopped, ending with the same weights as an uninterrupted one.
+An example longer than ``max_length`` tokens is left out; with ``strict_length`` (the planning adapter, whose
+examples are long prompts with short plans) it stops the run with one sentence instead, since a plan cut off or
+left out silently trains on less than the data says. With ``checkpoint_dir`` a run saves its state every
+``checkpoint_every`` steps and an interrupted run with the same recipe and data resumes where it stopped, ending
+with the same weights as an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from kubeai.config import ModelCard
 from kubeai.errors import TrainingError
 from serving.registry import ADAPTER_CARD_FILE
 
-__all__ = ["ChatExample", "LoraTrainingConfig", "TrainingReport", "load_examples", "train_lora"]
+__all__ = ["ChatExample", "LoraTrainingConfig", "TrainingReport", "example_length", "load_examples", "train_lora"]
 
 _ROLES = ("system", "user", "assistant")
 
@@ -49,6 +52,7 @@ class LoraTrainingConfig:
     threads: int | None = None
     top_layers: int | None = None
     max_steps: int | None = None
+    strict_length: bool = False
 
     def __post_init__(self) -> None:
         checks: list[tuple[str, bool, str]] = [
@@ -159,7 +163,8 @@ def train_lora(
         checkpoint_every: Steps between checkpoints.
 
     Raises:
-        TrainingError: Missing dependencies, an unreadable base model, or no example fits ``max_length``.
+        TrainingError: Missing dependencies, an unreadable base model, no example fits ``max_length``, or (with
+            ``strict_length``) one does not.
     """
     cfg = config or LoraTrainingConfig()
     torch, peft, transformers = _import_training_stack()
@@ -171,15 +176,21 @@ def train_lora(
 
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(base_model_dir)
-        model = transformers.AutoModelForCausalLM.from_pretrained(base_model_dir, dtype=torch.float32)
     except (OSError, ValueError) as exc:
         raise TrainingError(f"Cannot load the base model from {base_model_dir}: {exc}.") from None
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
 
+    # Lengths are checked before the model is loaded, so a recipe that does not fit the data fails at once.
     encoded = [_encode(tokenizer, ex, cfg.max_length) for ex in examples]
+    if cfg.strict_length:
+        _check_lengths(tokenizer, examples, encoded, cfg.max_length)
     batches_source = [e for e in encoded if e is not None]
     if not batches_source:
         raise TrainingError(f"No training example fits max_length={cfg.max_length} tokens; raise max_length.")
+    try:
+        model = transformers.AutoModelForCausalLM.from_pretrained(base_model_dir, dtype=torch.float32)
+    except (OSError, ValueError) as exc:
+        raise TrainingError(f"Cannot load the base model from {base_model_dir}: {exc}.") from None
 
     layers = int(getattr(model.config, "num_hidden_layers", 0) or 0)
     lora = peft.LoraConfig(
@@ -398,6 +409,28 @@ def _encode(tokenizer: Any, example: ChatExample, max_length: int) -> tuple[list
         return None
     labels = [-100] * len(prompt) + full[len(prompt) :]
     return full, labels
+
+
+def example_length(tokenizer: Any, example: ChatExample) -> int:
+    """Tokens of ``example`` as the trainer encodes it (the chat template applied to every message)."""
+    messages = [{"role": role, "content": content} for role, content in example.messages]
+    return len(_token_ids(tokenizer.apply_chat_template(messages, tokenize=True)))
+
+
+def _check_lengths(
+    tokenizer: Any,
+    examples: Sequence[ChatExample],
+    encoded: Sequence[tuple[list[int], list[int]] | None],
+    max_length: int,
+) -> None:
+    """Raise a TrainingError naming how many examples ``max_length`` would leave out, and the longest."""
+    lengths = [example_length(tokenizer, ex) for ex, enc in zip(examples, encoded, strict=True) if enc is None]
+    left_out = [n for n in lengths if n > max_length]
+    if left_out:
+        raise TrainingError(
+            f"{len(left_out)} of {len(examples)} training examples are longer than max_length={max_length} tokens "
+            f"(the longest has {max(left_out)}); raise max_length to at least {max(left_out)} or shorten the prompt."
+        )
 
 
 def _token_ids(rendered: Any) -> list[int]:

@@ -10,8 +10,8 @@ graph must pass the planner's own validator (:func:`graphs.planner.validate_plan
 
 The examples then go through the fine-tuning pipeline's cleaning stages (:func:`finetune.clean.clean_examples`):
 a request near an evaluation request (the planning sets) is removed. Training conversations are the planner's own
-prompt (:func:`graphs.planner.nodes.plan_messages`, with the demonstrations nearest the request, as served) and
-the plan as compact JSON, in the trainer's JSONL format (:func:`finetune.lora.load_examples`).
+prompt (:func:`graphs.planner.nodes.plan_messages`) without demonstrations, as the planner serves the adapter,
+and the plan as compact JSON, in the trainer's JSONL format (:func:`finetune.lora.load_examples`).
 """
 
 from __future__ import annotations
@@ -165,8 +165,12 @@ def build_planning_data(
     return PlanningData(examples=cleaned.kept, report=report)
 
 
-def chat_example(example: QueryExample, tools: ToolRegistry, demos: DemoBank, *, demos_k: int = 2) -> ChatExample:
-    """One training conversation: the planner's prompt with the nearest demonstrations, and the gold plan."""
+def chat_example(example: QueryExample, tools: ToolRegistry, demos: DemoBank, *, demos_k: int = 0) -> ChatExample:
+    """One training conversation: the planner's prompt and the gold plan.
+
+    The adapter replaces the demonstrations, so by default none is shown (``demos_k`` 0), as the planner serves
+    it; the prompt is then about 800 tokens instead of about 1,250 with two.
+    """
     shown = demos.nearest(example.question, demos_k, tools=tools.names(), language=example.language)
     messages = plan_messages(tools, request=example.question, demos=shown)
     target = json.dumps(example.query, ensure_ascii=False, separators=(",", ":"))

@@ -37,6 +37,7 @@ __all__ = [
     "ModelRegistryConfig",
     "ObservabilityConfig",
     "PlannerConfig",
+    "PlanningFinetuneConfig",
     "ProjectConfig",
     "ServingConfig",
     "TeacherConfig",
@@ -288,6 +289,22 @@ class TeacherConfig(_Section):
     timeout_s: float = Field(default=60.0, gt=0)
 
 
+class PlanningFinetuneConfig(_Section):
+    """How ``kubeai finetune train --task planning`` makes and gates the planner's adapter.
+
+    The adapter is trained and served without demonstrations (the tools and the request in, the plan JSON out):
+    on the demo catalog those prompts are 788-1,057 tokens with the plan (p99 1,040, SmolLM2's tokenizer), so
+    ``lora.max_length`` covers them all, and an example longer than it stops training with one sentence rather
+    than being cut or left out. The gate compares node and edge F1 on both planning sets with the model it
+    replaces: a drop on any set beyond ``max_regression`` blocks promotion, and the mean gain must reach
+    ``gate_margin``.
+    """
+
+    lora: LoraRecipe = LoraRecipe(max_length=1152)
+    gate_margin: float = Field(default=0.05, ge=0.0, le=1.0, description="Mean F1 the adapter must add.")
+    max_regression: float = Field(default=0.0, ge=0.0, le=1.0, description="F1 drop allowed on any set.")
+
+
 class FinetuneConfig(_Section):
     """How ``kubeai finetune`` and ``kubeai onboard`` make a catalog's metrics adapter."""
 
@@ -305,6 +322,7 @@ class FinetuneConfig(_Section):
     eval_questions: int | None = Field(
         default=24, ge=2, description="Held-out questions each onboarding step is measured on (all: null)."
     )
+    planning: PlanningFinetuneConfig = PlanningFinetuneConfig()
 
 
 class ApiConfig(_Section):
@@ -345,6 +363,9 @@ class PlannerConfig(_Section):
 
     # Revisions of a model's plan after it ran and a task failed or returned nothing; finished tasks are kept.
     max_replans: int = Field(default=1, ge=0, le=3)
+    # auto: the planning adapter promoted for the catalog (`kubeai finetune train --task planning`), which then
+    # writes plans without demonstrations; none: never; or an adapter's name.
+    adapter: str = Field(default="auto", min_length=1)
 
 
 class AppsConfig(_Section):

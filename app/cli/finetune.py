@@ -137,7 +137,7 @@ def _with_feedback(
 
 
 @app.command("train")
-def train(
+def train(  # noqa: PLR0917 - Typer maps each CLI option to a parameter
     ctx: typer.Context,
     catalog: CatalogOption = None,
     db: DbOption = None,
@@ -148,9 +148,47 @@ def train(
         Path | None,
         typer.Option("--data", help="Train on the data `kubeai finetune data` wrote there instead of building it."),
     ] = None,
+    task: Annotated[
+        str, typer.Option(help="metrics: the metrics agent's adapter; planning: the planner's adapter.")
+    ] = "metrics",
 ) -> None:
-    """Train the catalog's metrics adapter, gate it against the model it replaces, promote it if it passes."""
+    """Train the catalog's metrics adapter, gate it against the model it replaces, promote it if it passes.
+
+    With --task planning, the planner's adapter instead: trained on the planning data without demonstrations,
+    gated on node and edge F1 of both planning sets against the planner it would replace.
+    """
+    if task == "planning":
+        _train_planning(ctx, catalog=catalog, db=db, report=report, data_folder=data_folder)
+        return
+    if task != "metrics":
+        raise typer.BadParameter(f"unknown task {task!r}; use metrics or planning.", param_hint="--task")
     _run(ctx, catalog=catalog, db=db, report=report, steps=("rag",), data_folder=data_folder)
+
+
+def _train_planning(
+    ctx: typer.Context, *, catalog: Path | None, db: str | None, report: Path | None, data_folder: Path | None
+) -> None:
+    from app import runtime
+    from app.cli.serving import server_if_needed
+    from app.planning_training import train_planning
+    from knowledge.catalog import load_catalog
+
+    cfg = load_project_config(ctx)
+    catalog_path, url = _sources(cfg, catalog, db)
+    name = load_catalog(catalog_path).name
+    folder = report or cfg.data_dir / "finetune" / name / "planning-run"
+    with server_if_needed(cfg, runtime.model_client(cfg)) as client:
+        result = train_planning(
+            cfg, catalog_path=catalog_path, db_url=url, client=client, report_dir=folder, progress=typer.echo,
+            data_folder=data_folder,
+        )  # fmt: skip
+    typer.echo("")
+    typer.echo(result.table())
+    typer.echo(f"\nreport: {folder / 'report.json'}")
+    if result.promoted:
+        typer.echo(f"{result.adapter} now writes the planner's plans for {name}; try: kubeai plan '...'")
+    else:
+        typer.echo(f"{result.adapter} was not promoted; the planner keeps {result.incumbent}.")
 
 
 def onboard_command(

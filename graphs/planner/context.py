@@ -29,6 +29,9 @@ class Context:
         models: The registered models (base and adapters) with their cards, for model selection.
         demos: Worked plans; the ``demos_k`` nearest to the request go into the plan prompt (0: zero-shot).
         model: The model that plans, selects and responds (``None``: the client's default).
+        plan_model: The model that writes plans (and their corrections) instead of ``model``: the planning
+            adapter, trained on the plan prompt (served with ``demos_k`` 0); revisions after a failed task stay
+            with ``model``.
         max_tasks: The most tasks a plan may have.
         max_plan_attempts: Plans asked of the model (the first plus re-plans with the problems) before giving up.
         max_replans: Revisions of a model's plan after it ran and a task failed or returned nothing (0: none).
@@ -45,6 +48,7 @@ class Context:
     models: ModelRegistry
     demos: DemoBank = field(default_factory=lambda: DemoBank(()))
     model: str | None = None
+    plan_model: str | None = None
     demos_k: int = 2
     max_tasks: int = 8
     max_plan_attempts: int = 3

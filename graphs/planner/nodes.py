@@ -75,7 +75,7 @@ async def plan(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         update.update(language=language, timings={NEW_TURN: 0.0}, tokens={NEW_TURN: {}})
     try:
         result = await ctx.llm.structured_json(
-            messages, schema, name="Plan", model=ctx.model, max_tokens=_plan_tokens(ctx)
+            messages, schema, name="Plan", model=ctx.plan_model or ctx.model, max_tokens=_plan_tokens(ctx)
         )
     except ModelServerUnavailableError:
         raise

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from finetune.gate import StepScore, gate_decision, step_score
+from finetune.gate import PlanScore, StepScore, gate_decision, plan_score, planning_gate_decision, step_score
 
 
 def record(
@@ -125,3 +125,47 @@ def test_gate_fails_scores_from_different_question_sets() -> None:
     decision = gate_decision(scored("rag_lora", correct=19, items=20), scored("rag", correct=1, items=10), margin=0.0)
     assert not decision.passed
     assert "different question sets (20 vs 10 items)" in decision.reason
+
+
+def plan_record(node: float, edge: float, *, valid: bool = True, gold_edges: int = 1) -> dict[str, Any]:
+    return {"node_f1": node, "edge_f1": edge, "valid_plan": valid, "gold_edges": gold_edges}
+
+
+def test_a_plan_score_averages_node_f1_over_all_requests_and_edge_f1_over_those_with_edges() -> None:
+    records = [plan_record(1.0, 1.0, gold_edges=0), plan_record(0.5, 0.25), plan_record(0.0, 0.75, valid=False)]
+    score = plan_score("planning", records)
+    assert (score.items, score.node_f1, score.valid_plan) == (3, pytest.approx(0.5), pytest.approx(2 / 3))
+    assert score.edge_f1 == pytest.approx(0.5), "a one-task gold graph scores 1.0 for any edgeless plan: left out"
+
+
+def scores(**figures: tuple[float, float]) -> list[PlanScore]:
+    return [PlanScore(dataset=name, items=10, node_f1=n, edge_f1=e, valid_plan=1.0) for name, (n, e) in figures.items()]
+
+
+BASE = scores(planning=(0.55, 0.25), planning_heldout=(0.65, 0.33))
+
+
+def test_a_planning_adapter_that_gains_on_every_set_passes() -> None:
+    better = scores(planning=(0.9, 0.7), planning_heldout=(0.8, 0.5))
+    decision = planning_gate_decision(better, BASE, margin=0.05)
+    assert decision.passed and "no drop" in decision.reason
+    data = decision.to_json()
+    assert data["candidate"][0]["node_f1"] == 0.9 and data["incumbent"][1]["edge_f1"] == 0.33
+
+
+def test_a_drop_on_any_set_blocks_promotion_whatever_the_gain_elsewhere() -> None:
+    lopsided = scores(planning=(0.99, 0.95), planning_heldout=(0.66, 0.30))  # learned the templates
+    decision = planning_gate_decision(lopsided, BASE, margin=0.05)
+    assert not decision.passed
+    assert decision.reason.startswith("edge F1 on planning_heldout fell from 0.330 to 0.300")
+    assert planning_gate_decision(lopsided, BASE, margin=0.05, max_regression=0.05).passed, "within the allowance"
+
+
+def test_a_gain_below_the_margin_or_different_sets_do_not_pass() -> None:
+    level = scores(planning=(0.56, 0.26), planning_heldout=(0.66, 0.34))
+    decision = planning_gate_decision(level, BASE, margin=0.05)
+    assert not decision.passed and "below the 0.050 margin" in decision.reason
+    assert planning_gate_decision(level, BASE, margin=0.0).passed
+    fewer = [PlanScore(dataset="planning", items=5, node_f1=1.0, edge_f1=1.0, valid_plan=1.0)]
+    assert not planning_gate_decision(fewer, BASE, margin=0.0).passed
+    assert not planning_gate_decision([], [], margin=0.0).passed

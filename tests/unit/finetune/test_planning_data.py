@@ -99,5 +99,8 @@ def test_training_conversations_are_the_planners_prompt_and_the_gold_plan(catalo
         assert json.loads(target) == example.query
         assert request_part.rstrip().endswith(example.question)
         assert conversation.language == example.language
+    # The adapter replaces the demonstrations: it is trained (and served) without them.
     system_prompt = loaded[0].messages[0][1]
-    assert "metric_query(question: string)" in system_prompt and "## Examples" in system_prompt
+    assert "metric_query(question: string)" in system_prompt and "## Examples" not in system_prompt
+    shown = chat_example(examples[0], registry, DemoBank.bundled(), demos_k=2)
+    assert "## Examples" in shown.messages[0][1]
