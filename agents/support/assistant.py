@@ -8,8 +8,11 @@ The modes are the steps of the worked example in ``docs/customer-service.md``:
 * ``lora``: the fine-tuned chat adapter (``cs-assistant``) named as the model, no retrieval;
 * ``rag+lora``: both.
 
-The prompts are packaged data (``agents/support/prompts/answer_{en,zh}.yaml``); the output requirements ask for a
-short answer with the exact figure, and for "I don't know" and a hand-over to a human when the knowledge is silent.
+The prompts are packaged data. The base model gets the four-part prompt of the question's language
+(``agents/support/prompts/answer_{en,zh}.yaml``), whose output requirements ask for a short answer with the exact
+figure, and for "I don't know" and a hand-over to a human when the knowledge is silent. The adapter gets the
+conversation shape it was trained on (``tuned.yaml``: the training system sentence, the passages in ``rag+lora``,
+the question), since a tuned model answers best when served what it learned.
 Answers are bounded by :attr:`SupportConfig.max_tokens` so the small served model stays quick.
 """
 
@@ -154,13 +157,17 @@ class SupportAssistant:
         language = detect_language(question)
         hits = await self._retrieve(question, language) if mode in ("rag", "rag+lora") else []
         passages = _passages(hits, self.config.passage_tokens)
-        messages = load_prompt(_PROMPTS, f"answer_{language}").render(
-            product=self.config.product,
-            history=[{"role": turn.role, "text": turn.text} for turn in history],
-            passages=passages,
-            question=question.strip(),
-        )
-        model = self.config.adapter if mode in ("lora", "rag+lora") else None
+        turns = [{"role": turn.role, "text": turn.text} for turn in history]
+        tuned = mode in ("lora", "rag+lora")
+        if tuned:  # the conversation shape the adapter was trained on
+            messages = load_prompt(_PROMPTS, "tuned").render(
+                history=turns, passages=passages, question=question.strip()
+            )
+        else:
+            messages = load_prompt(_PROMPTS, f"answer_{language}").render(
+                product=self.config.product, history=turns, passages=passages, question=question.strip()
+            )
+        model = self.config.adapter if tuned else None
         completion = await self.llm.complete(messages, model=model, max_tokens=self.config.max_tokens, temperature=0.0)
         return SupportAnswer(
             text=completion.text.strip(),

@@ -11,6 +11,7 @@ import pytest
 from langchain_core.embeddings import DeterministicFakeEmbedding
 
 from agents.support import SupportAssistant, SupportConfig, Turn, index_documents, parse_modes
+from finetune.support_pairs import SUPPORT_SYSTEM_PROMPT
 from knowledge.index import KnowledgeBase
 from knowledge.stores.sqlite import SQLiteVectorStore
 from kubeai.errors import ConfigError, KubeAIError
@@ -62,8 +63,11 @@ async def test_lora_sends_the_adapter_as_the_model_and_retrieves_nothing(knowled
     both = await assistant.answer("保修多久", "rag+lora")
     assert chat.models == ["cs-x", "cs-x"]
     assert (plain.model, plain.sources) == ("cs-x", ())
-    assert "(no documents were retrieved)" in str(chat.prompts[0][0].content)
     assert both.model == "cs-x" and both.sources
+    # the adapter is served the conversation it was trained on: the training system sentence, then the question
+    assert [str(m.content) for m in chat.prompts[0]] == [SUPPORT_SYSTEM_PROMPT, "how long is the warranty"]
+    assert str(chat.prompts[1][0].content).startswith(SUPPORT_SYSTEM_PROMPT + "\n\n## Business knowledge\n[1] ")
+    assert str(chat.prompts[1][1].content) == "保修多久"
 
 
 async def test_prompt_mode_needs_no_knowledge_and_carries_the_dialogue() -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 import pytest
+import yaml
 
 from evals.items import CustomerServiceItem
 from evals.scorers.support import (
@@ -63,6 +66,15 @@ def test_match_key_folds_width_case_spaces_and_punctuation() -> None:
 )
 def test_refusals_are_found_in_english_and_chinese(answer: str, refused: bool) -> None:
     assert is_refusal(answer) is refused
+
+
+def test_the_adapters_trained_refusals_are_refusals() -> None:
+    vocabulary = yaml.safe_load(
+        resources.files("finetune.data.customer_service").joinpath("vocabulary.yaml").read_text(encoding="utf-8")
+    )
+    assert is_refusal(vocabulary["refusal"]["en"])
+    assert is_refusal(vocabulary["refusal"]["zh"])
+    assert not is_refusal("Filters are consumables: the warranty does not cover them.")
 
 
 def test_the_packaged_phrases_hold_both_languages() -> None:
