@@ -2,12 +2,14 @@
 
 :data:`STAGES` runs in this order, each stage a function ``(examples, context) -> StageOutput`` testable alone:
 
-1. :func:`normalize_questions`: Unicode NFKC, whitespace collapsed and stripped (counted as ``normalized``,
-   not as a removal).
+1. :func:`normalize_questions`: whitespace collapsed and stripped (counted as ``normalized``, not as a
+   removal). The characters stay as written: full-width ``，`` and ``？`` are what Chinese users type, so a model
+   trained on them sees its users' text. Every comparison below reads the NFKC form (:func:`normalize_text`), so
+   ``？`` and ``?`` never make two questions differ.
 2. :func:`filter_language`: drop an example whose text is not in its ``language`` (the project's one
    :func:`kubeai.language.detect_language`).
 3. :func:`filter_length`: drop a question shorter than ``min_chars`` or longer than ``max_chars``.
-4. :func:`drop_exact_duplicates`: the same question (casefolded) keeps its first copy; copies that disagree on the
+4. :func:`drop_exact_duplicates`: the same question (NFKC, casefolded) keeps its first copy; copies that disagree on the
    gold query make the question ambiguous, and every copy goes (``conflicting``).
 5. :func:`drop_near_duplicates`: an example near an already kept one *with the same gold query* goes; template
    variants that differ in one slot ask for different queries and stay.
@@ -53,6 +55,7 @@ __all__ = [
     "normalize_questions",
     "normalize_text",
     "shingles",
+    "tidy_text",
 ]
 
 SHINGLE_SIZES: Mapping[str, int] = {"en": 4, "zh": 2}
@@ -165,9 +168,9 @@ class CleaningResult:
     """The cleaned examples and what each stage did.
 
     Attributes:
-        kept: The examples that passed every stage, in input order, questions normalized.
+        kept: The examples that passed every stage, in input order, whitespace tidied (characters as written).
         removed: Examples removed, by reason; every key of :data:`REMOVAL_REASONS` is present.
-        normalized: Questions that normalization changed (not removals).
+        normalized: Questions whose whitespace stage 1 tidied (not removals).
         input_count: Examples given; always ``len(kept) + sum(removed.values())``.
     """
 
@@ -187,8 +190,17 @@ class CleaningResult:
 
 
 def normalize_text(text: str) -> str:
-    """Unicode NFKC (full-width ``？`` and letters become ASCII, ``。`` and ``、`` stay), whitespace collapsed."""
+    """Unicode NFKC (full-width ``？`` and letters become ASCII, ``。`` and ``、`` stay), whitespace collapsed.
+
+    The form questions are compared in (duplicates, decontamination); training text keeps its characters
+    (:func:`tidy_text`).
+    """
     return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def tidy_text(text: str) -> str:
+    """Whitespace collapsed and stripped; every other character as written (``，？`` stay full-width)."""
+    return " ".join(text.split())
 
 
 def shingles(text: str) -> frozenset[str]:
@@ -213,8 +225,12 @@ def shingles(text: str) -> frozenset[str]:
 
 
 def normalize_questions(examples: tuple[QueryExample, ...], context: CleaningContext) -> StageOutput:
-    """Stage 1: every question through :func:`normalize_text`; counts the questions it changed."""
-    kept = tuple(example.with_question(normalize_text(example.question)) for example in examples)
+    """Stage 1: every question through :func:`tidy_text`; counts the questions it changed.
+
+    Only whitespace changes: the question is training text, and NFKC would turn the full-width punctuation of a
+    Chinese question into ASCII that users do not type. Later stages compare the NFKC form.
+    """
+    kept = tuple(example.with_question(tidy_text(example.question)) for example in examples)
     changed = sum(before.question != after.question for before, after in zip(examples, kept, strict=True))
     return StageOutput(kept=kept, changed=changed)
 
@@ -233,14 +249,14 @@ def filter_length(examples: tuple[QueryExample, ...], context: CleaningContext) 
 
 
 def drop_exact_duplicates(examples: tuple[QueryExample, ...], context: CleaningContext) -> StageOutput:
-    """Stage 4: one copy of each question (casefolded); none of a question whose copies disagree on the query.
+    """Stage 4: one copy of each question (NFKC, casefolded); none of a question whose copies disagree on the query.
 
     Copies that agree count as ``exact_duplicate`` (all but the first); when copies carry different gold
     queries, no single answer is right, so every copy counts as ``conflicting``.
     """
     groups: dict[str, list[int]] = {}
     for index, example in enumerate(examples):
-        groups.setdefault(example.question.casefold(), []).append(index)
+        groups.setdefault(normalize_text(example.question).casefold(), []).append(index)
     keep: set[int] = set()
     duplicates = conflicting = 0
     for indexes in groups.values():

@@ -24,6 +24,7 @@ from finetune.clean import (
     normalize_questions,
     normalize_text,
     shingles,
+    tidy_text,
 )
 from finetune.examples import Language, QueryExample
 from kubeai.errors import TrainingError
@@ -97,11 +98,28 @@ def test_normalize_text() -> None:
     assert normalize_text("成交额。退款、订单") == "成交额。退款、订单"  # NFKC leaves these Chinese marks
 
 
-def test_normalize_stage_counts_changed_questions() -> None:
-    output = normalize_questions((ex(" GMV  last month "), ex("GMV last month"), ex("ＧＭＶ")), CleaningContext())
-    assert [e.question for e in output.kept] == ["GMV last month", "GMV last month", "GMV"]
+def test_normalize_stage_tidies_whitespace_and_keeps_what_users_type() -> None:
+    questions = (" GMV  last month ", "GMV last month", "ＧＭＶ", "上个月\u3000各地区的成交额，是多少？")
+    output = normalize_questions(tuple(ex(q) for q in questions), CleaningContext())
+    # Training text keeps its characters: Chinese users type full-width ，？, and NFKC would make them ASCII.
+    assert [e.question for e in output.kept] == [
+        "GMV last month",
+        "GMV last month",
+        "ＧＭＶ",
+        "上个月 各地区的成交额，是多少？",
+    ]
     assert output.changed == 2
     assert dict(output.removed) == {}
+    assert tidy_text("ＧＭＶ，多少？") == "ＧＭＶ，多少？" != normalize_text("ＧＭＶ，多少？")
+
+
+def test_full_width_and_ascii_punctuation_are_still_one_question_for_duplicates_and_decontamination() -> None:
+    asked = "上个月各地区的成交额是多少？"
+    same = ex("上个月各地区的成交额是多少?", GMV_BY_REGION)
+    output = drop_exact_duplicates((ex(asked, GMV_BY_REGION), same), CleaningContext())
+    assert [e.question for e in output.kept] == [asked] and output.removed["exact_duplicate"] == 1
+    result = clean_examples([ex("上个月总共成交了多少钱?")], eval_questions=[EVAL_ZH])
+    assert result.removed["decontaminated"] == 1
 
 
 # --- stage 2: language -------------------------------------------------------------------------------------------
@@ -309,16 +327,16 @@ def test_clean_examples_runs_every_stage_and_reports() -> None:
         ex("上个月各地区的成交额是多少？", GMV_BY_REGION),  # kept
         ex("上个月各地区的成交额是多少", GMV_BY_REGION),  # near duplicate
         ex("本周各渠道的订单量", ORDERS_BY_CHANNEL),  # kept
-        ex("ＨＯＷ many refunds were paid last week?", REFUNDS),  # normalized, kept
+        ex("ＨＯＷ many refunds were paid last week?", REFUNDS),  # kept as written
     ]
     result = clean_examples(examples, eval_questions=[EVAL_EN, EVAL_ZH])
     assert isinstance(result, CleaningResult)
     assert [e.question for e in result.kept] == [
         "What was GMV last month?",
         "What was GMV this month?",
-        "上个月各地区的成交额是多少?",  # NFKC makes the full-width question mark ASCII
+        "上个月各地区的成交额是多少？",  # the full-width question mark as the user typed it
         "本周各渠道的订单量",
-        "HOW many refunds were paid last week?",
+        "ＨＯＷ many refunds were paid last week?",
     ]
     assert result.removed == {
         "language": 1,
@@ -329,14 +347,14 @@ def test_clean_examples_runs_every_stage_and_reports() -> None:
         "decontaminated": 2,
     }
     assert list(result.removed) == list(REMOVAL_REASONS)
-    assert result.normalized == 5  # the padded question, ＨＯＷ, and three full-width question marks
+    assert result.normalized == 1  # the padded question; full-width characters are kept as written
     assert result.input_count == len(examples) == len(result.kept) + sum(result.removed.values())
     assert result.kept[-1].query == REFUNDS
     report = result.to_json()
     assert json.loads(json.dumps(report)) == {
         "input_count": 14,
         "kept_count": 5,
-        "normalized": 5,
+        "normalized": 1,
         "removed": result.removed,
     }
 
