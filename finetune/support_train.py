@@ -18,6 +18,8 @@ from typing import Any
 from finetune.lora import LoraTrainingConfig, TrainingReport, load_examples, train_lora
 from kubeai.config import ModelCard
 from kubeai.errors import TrainingError
+from kubeai.files import write_text_atomic
+from serving.registry import ADAPTER_CARD_FILE
 
 __all__ = ["SUPPORT_ADAPTER", "SUPPORT_ROLE", "support_card", "train_support_adapter"]
 
@@ -93,9 +95,6 @@ def train_support_adapter(
 
 def _add_losses(out_dir: Path, result: TrainingReport) -> None:
     """Record the first loss, the loss curve and the examples that fit in the card beside the trainer's keys."""
-    from kubeai.files import write_text_atomic
-    from serving.registry import ADAPTER_CARD_FILE
-
     card_file = out_dir / ADAPTER_CARD_FILE
     card = json.loads(card_file.read_text("utf-8"))
     card["training"].update(
