@@ -101,7 +101,7 @@ async def evaluate_support(
         modes: The modes to run, in order.
         limit: Only the first N items.
         pending: Modes left out, each with why and the command that runs it.
-        progress: Told one line per mode as it starts.
+        progress: Told one line per mode as it starts and one per answer with its verdict and latency.
 
     Raises:
         DatasetError: The dataset is of another kind.
@@ -128,6 +128,9 @@ async def evaluate_support(
                 records.append(record | {"error": str(exc)})
                 continue
             score = score_answer(item, reply.text)
+            if progress is not None:
+                verdict = "correct" if score.correct else ("refused" if score.refused else "wrong")
+                progress(f"  {mode} {len(scores) + 1}/{len(items)} {item.id}: {verdict} in {reply.latency_s:.1f} s")
             scores.append(score)
             latencies.append(reply.latency_s)
             records.append(

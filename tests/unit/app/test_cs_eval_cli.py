@@ -85,6 +85,7 @@ def test_compares_modes_prints_the_table_and_writes_the_report(
     assert "| rag | all | 2 | 0.50 |" in result.stdout  # the English answer states both facts, the Chinese one refuses
     assert "| lora | en | 1 | 1.00 |" in result.stdout
     assert "| lora | zh | 1 | 0.00 |" in result.stdout
+    assert "rag 1/2 cs-en-01: correct in" in result.output and "lora 2/2 cs-zh-01: refused in" in result.output
     assert chat.models == ["smollm2-135m", "smollm2-135m", "cs-assistant", "cs-assistant"]
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["modes"] == ["rag", "lora"]
