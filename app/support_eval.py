@@ -48,6 +48,7 @@ def run_support_eval(
     *,
     assistant: SupportConfig | None = None,
     limit: int | None = None,
+    concurrency: int = 1,
     out_dir: Path | None = None,
     dataset: Path = DATASET,
     docs: Path | None = None,
@@ -61,6 +62,7 @@ def run_support_eval(
         modes: The modes to compare, in order.
         assistant: Product, adapter, collection and limits of the assistant.
         limit: Only the first N questions.
+        concurrency: Questions in flight at once within a mode (see :func:`evals.support.evaluate_support`).
         out_dir: The report's folder (default ``<data_dir>/customer_service/eval``).
         dataset: The held-out dataset folder.
         docs: The product documents (default: the shipped ones).
@@ -104,7 +106,9 @@ def run_support_eval(
         async def ask(question: str, mode: str) -> SupportAnswer:
             return await helper.answer(question, cast(Mode, mode))  # one of ``modes``
 
-        result = asyncio.run(evaluate_support(loaded, ask, runnable, limit=limit, pending=pending, progress=say))
+        result = asyncio.run(
+            evaluate_support(loaded, ask, runnable, limit=limit, pending=pending, concurrency=concurrency, progress=say)
+        )
     finally:
         if knowledge is not None:
             knowledge.close()

@@ -40,6 +40,9 @@ def evaluate(  # noqa: PLR0917 - Typer maps each CLI option to a parameter
     ] = None,
     k: Annotated[int, typer.Option(min=1, max=10, help="Passages retrieved per question in the RAG modes.")] = 3,
     max_tokens: Annotated[int, typer.Option(min=16, max=1024, help="The most tokens an answer may take.")] = 160,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=16, help="Questions in flight at once; latencies then include waiting.")
+    ] = 1,
 ) -> None:
     """Ask the held-out customer questions in each mode, score the answers, print the table, write the report."""
     from agents.support import SupportConfig, parse_modes
@@ -53,6 +56,7 @@ def evaluate(  # noqa: PLR0917 - Typer maps each CLI option to a parameter
         chosen,
         assistant=SupportConfig(k=k, max_tokens=max_tokens),
         limit=limit,
+        concurrency=concurrency,
         out_dir=out,
         progress=note,
     )
