@@ -18,7 +18,7 @@ summary). That says, without a model, what a plan for it must do:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
@@ -27,10 +27,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from graphs.metrics.linking import breakdown_dimensions, mentioned_dimensions, mentioned_metrics, named_years
+from graphs.metrics.linking import breakdown_dimensions, named_years
 from graphs.metrics.linking import mentioned_periods as catalog_periods
 from graphs.planner.plan import PlannedTask
-from knowledge.catalog import Catalog, Synonyms
+from knowledge.catalog import Catalog, Dimension, Metric, Synonyms
 from knowledge.catalog.retrieval import named_in
 from kubeai.errors import KubeAIError
 from kubeai.prompting import TextTemplate, load_texts
@@ -88,14 +88,50 @@ class _Asks(BaseModel):
 
 
 def asked(text: str, catalog: Catalog) -> Asked:
-    """What ``text`` asks in the catalog's terms (metrics, periods, years, breakdowns, dimensions)."""
+    """What ``text`` asks in the catalog's terms (metrics, periods, years, breakdowns, dimensions).
+
+    A metric term nested in a longer dimension term does not count ("sales" in the dimension "sales channel" is
+    not GMV), while a dimension inside a metric's phrase still does ("sales by category" names the category); a
+    breakdown counts only for a dimension the text names ("by city tier" is not also "by city"). A multi-word
+    English term also matches its singular ("paying user" for "paying users"); single words do not, since many
+    are everyday words ("tries", "order").
+    """
+    metric_terms = list(_vocabulary("m", catalog.metrics))
+    dimension_terms = list(_vocabulary("d", catalog.dimensions))
+    metrics = named_in(text, [*metric_terms, *dimension_terms])
+    named = named_in(text, dimension_terms)
+    dimensions = tuple(d.name for d in catalog.dimensions if f"d:{d.name}" in named)
     return Asked(
-        metrics=tuple(mentioned_metrics(text, catalog)),
+        metrics=tuple(m.name for m in catalog.metrics if f"m:{m.name}" in metrics),
         periods=tuple(catalog_periods(text, catalog)),
         years=tuple(sorted(named_years(text))),
-        breakdowns=tuple(breakdown_dimensions(text, catalog)),
-        dimensions=tuple(mentioned_dimensions(text, catalog)),
+        breakdowns=tuple(d for d in breakdown_dimensions(text, catalog) if d in dimensions),
+        dimensions=dimensions,
     )
+
+
+def _vocabulary(kind: str, items: Iterable[Metric | Dimension]) -> Iterator[tuple[str, str]]:
+    """Every term of ``items``, keyed ``<kind>:<name>``, with the singulars of multi-word English terms."""
+    for item in items:
+        terms = (item.name.replace("_", " "), item.label.en, item.label.zh, *item.synonyms.en, *item.synonyms.zh)
+        for term in terms:
+            yield f"{kind}:{item.name}", term
+            singular = _singular(term)
+            if singular != term:
+                yield f"{kind}:{item.name}", singular
+
+
+def _singular(term: str) -> str:
+    """A multi-word English term with its last word made singular (``paying users`` -> ``paying user``)."""
+    words = term.split()
+    if len(words) < 2 or not term.isascii():
+        return term
+    last = words[-1]
+    if len(last) > 4 and last.lower().endswith("ies"):
+        last = last[:-3] + "y"
+    elif len(last) > 3 and last.lower().endswith("s") and not last.lower().endswith(("ss", "us", "is")):
+        last = last[:-1]
+    return " ".join([*words[:-1], last])
 
 
 def asked_tools(request: str) -> frozenset[str]:

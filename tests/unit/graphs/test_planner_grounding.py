@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from graphs.planner import PlannedTask
-from graphs.planner.grounding import asked_tools, ground_plan, plan_from_request
-from knowledge.catalog import Catalog
+from graphs.planner.grounding import asked, asked_tools, ground_plan, plan_from_request
+from knowledge.catalog import Catalog, load_catalog
 from tests.unit.graphs.planner_support import real_tools, scripted
 
 
@@ -96,3 +97,39 @@ def test_a_request_without_a_period_leaves_the_period_to_the_task(catalog: Catal
         [metric_task("t1", "GMV by region in 2025")], "GMV by region", catalog, language="en", from_model=True
     )
     assert grounded.tasks[0].note == "" and grounded.problems == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "metrics", "breakdowns"),
+    [
+        # A metric word inside a dimension's name is not that metric: "sales" in "sales channel" is not GMV.
+        ("Which sales channel had the most orders?", ("order_count",), ()),
+        ("What was the number of paying users by sales channel?", ("paying_users",), ("channel",)),
+        ("上个月各销售渠道的GMV", ("gmv",), ("channel",)),
+        # A breakdown by a dimension nested in a longer one is not asked: "by city tier" is not "by city".
+        ("Show GMV by city tier", ("gmv",), ("city_tier",)),
+        ("上个月各城市等级的GMV", ("gmv",), ("city_tier",)),
+        ("GMV by city last month", ("gmv",), ("city",)),
+        # A multi-word term in the singular is still the metric.
+        ("How many paying user did we have last month?", ("paying_users",), ()),
+        ("上个月有多少付费用户？", ("paying_users",), ()),
+        # A dimension inside a metric's own phrase still counts.
+        ("item sales by category last month", ("item_sales",), ("category",)),
+    ],
+)
+def test_the_request_is_read_with_one_vocabulary(
+    catalog: Catalog, text: str, metrics: tuple[str, ...], breakdowns: tuple[str, ...]
+) -> None:
+    wanted = asked(text, catalog)
+    assert (wanted.metrics, wanted.breakdowns) == (metrics, breakdowns)
+
+
+def test_the_same_rules_read_a_second_catalog() -> None:
+    logistics = load_catalog(
+        Path(__file__).resolve().parents[3] / "knowledge" / "catalog" / "logistics" / "catalog.yaml"
+    )
+    assert asked("How many failed delivery last month?", logistics).metrics == ("failed_attempts",)
+    assert asked("Revenue by destination city", logistics).breakdowns == ("city",)
+    assert asked("shipments by service level", logistics).metrics == ("shipment_count",)
+    assert asked("How many tries last week?", logistics).metrics == ("attempt_count",)
+    assert asked("Please try to show revenue by hub", logistics).metrics == ("revenue",), "one word stays plural"
