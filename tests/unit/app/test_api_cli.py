@@ -3,11 +3,14 @@
 The command runs through Typer's runner with the real app and the real agents; ``uvicorn.run`` is replaced by a
 call that serves the app to Starlette's test client (startup, ``GET /health``, shutdown), and the model server is
 a small HTTP server that answers ``GET /v1/models`` like vLLM. In the "none runs" test, the launcher that
-``kubeai demo`` uses hands out a fake vLLM that starts that small server.
+``kubeai demo`` uses hands out a fake vLLM that starts that small server. Embeddings come from another such server
+(``POST /v1/embeddings``, a vector made from each text's hash), so the planner's opening ingests the demo documents
+without running the embedding model (which made each test take most of a minute).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from collections.abc import Iterator
@@ -33,13 +36,28 @@ class _Models(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_POST(self) -> None:
+        if self.path != "/v1/embeddings":
+            self.send_error(404)
+            return
+        texts = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"]
+        vectors = [[b / 255 + 0.01 for b in hashlib.sha256(text.encode()).digest()[:8]] for text in texts]
+        data = [{"object": "embedding", "index": i, "embedding": vector} for i, vector in enumerate(vectors)]
+        body = json.dumps({"object": "list", "data": data}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def log_message(self, *_args: Any) -> None:
         return
 
 
 @dataclass
 class ModelServer:
-    """An HTTP server that answers ``GET /v1/models`` on ``port``; ``start``/``stop`` like ``VLLMServer``."""
+    """An HTTP server that answers ``GET /v1/models`` (and ``POST /v1/embeddings``) on ``port``; ``start``/``stop``
+    like ``VLLMServer``."""
 
     port: int
     log_path: Path = Path("vllm.log")
@@ -88,9 +106,21 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Served:
 
 
 @pytest.fixture
-def env(tmp_path: Path, warehouse: Path) -> dict[str, str]:
+def embedder() -> Iterator[ModelServer]:
+    server = ModelServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def env(tmp_path: Path, warehouse: Path, embedder: ModelServer) -> dict[str, str]:
     config = tmp_path / "kubeai.yaml"
-    config.write_text("metrics_agent:\n  rag: false\n", encoding="utf-8")
+    config.write_text(
+        "metrics_agent:\n  rag: false\n"
+        f"embeddings:\n  provider: openai\n  model: hashed\n  base_url: {embedder.base_url}\n",
+        encoding="utf-8",
+    )
     return {
         "KUBEAI_CONFIG": str(config),
         "KUBEAI_DATA_DIR": str(tmp_path / "data"),
