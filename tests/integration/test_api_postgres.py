@@ -8,51 +8,31 @@ SQLite checkpoint file is written).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from app.keys import KeyStore
 from tests.integration.postgres_server import PostgresServer
-from tests.integration.support import REPO, LiveServer
-from tests.integration.test_api import Api, client, free_port
+from tests.integration.support import Api, ApiFactory
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def pg_api(
-    live_server: LiveServer,
-    demo_warehouse: Path,
-    postgres_server: PostgresServer,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Api]:
-    data = tmp_path_factory.mktemp("api-pg-data")
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("KUBEAI_")},
-        "KUBEAI_CONFIG": str(REPO / "kubeai.yaml"),
-        "KUBEAI_DATA_DIR": str(data),
-        "KUBEAI_LLM__BASE_URL": live_server.base_url,
-        "KUBEAI_LLM__TIMEOUT_S": "600",
-        "KUBEAI_WAREHOUSE__URL": str(demo_warehouse),
-        "KUBEAI_API__PORT": str(port),
-        "KUBEAI_METRICS_AGENT__CHECKPOINT_URL": postgres_server.create_database("api_threads"),
-    }
-    server = Api(env, port, data / "api.log")
-    server.start()
+def pg_api(new_api: ApiFactory, postgres_server: PostgresServer) -> Iterator[Api]:
+    """An API process of its own whose checkpointer is a PostgreSQL database."""
+    api = new_api("api-pg-data", KUBEAI_METRICS_AGENT__CHECKPOINT_URL=postgres_server.create_database("api_threads"))
+    api.start()
     try:
-        yield server
+        yield api
     finally:
-        server.stop()
+        api.stop()
 
 
 def test_a_thread_survives_a_restart_on_postgres(pg_api: Api, postgres_server: PostgresServer) -> None:
-    data = Path(pg_api.env["KUBEAI_DATA_DIR"])
-    _, secret = KeyStore.in_data_dir(data).create("ana")
-    with client(pg_api, secret) as http:
+    data = pg_api.data_dir
+    _, secret = pg_api.keys().create("ana")
+    with pg_api.client(secret) as http:
         thread = http.post("/threads", json={"assistant_id": "metrics"}).json()["thread_id"]
         first = http.post(f"/threads/{thread}/runs/wait", json={"input": {"question": "上个月的GMV是多少？"}})
         assert first.status_code == 200, first.text
@@ -69,7 +49,7 @@ def test_a_thread_survives_a_restart_on_postgres(pg_api: Api, postgres_server: P
     log = pg_api.log.read_text()
     assert f"using the running server at {pg_api.env['KUBEAI_LLM__BASE_URL']}" in log  # none was started
     assert f"kubeai API on {pg_api.url}" in log
-    with client(pg_api, secret) as http:
+    with pg_api.client(secret) as http:
         after = http.get(f"/threads/{thread}/state").json()
         history_after = http.get(f"/threads/{thread}/history", params={"limit": 100}).json()
         follow_up = http.post(f"/threads/{thread}/runs/wait", json={"input": {"question": "按大区拆分呢？"}})

@@ -4,45 +4,18 @@ each carrying the answer, the SQL and the rows."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import openai
 import pytest
 
-from app.keys import KeyStore
-from tests.integration.support import REPO, LiveServer
-from tests.integration.test_api import Api, free_port
+from tests.integration.support import Api
 
 pytestmark = pytest.mark.integration
 QUESTION = "What was GMV last month?"
 
 
-@pytest.fixture(scope="module")
-def served(live_server: LiveServer, demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    data = tmp_path_factory.mktemp("openai-api-data")
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("KUBEAI_")},
-        "KUBEAI_CONFIG": str(REPO / "kubeai.yaml"),
-        "KUBEAI_DATA_DIR": str(data),
-        "KUBEAI_LLM__BASE_URL": live_server.base_url,
-        "KUBEAI_LLM__TIMEOUT_S": "600",
-        "KUBEAI_WAREHOUSE__URL": str(demo_warehouse),
-        "KUBEAI_API__PORT": str(port),
-    }
-    server = Api(env, port, data / "api.log")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def test_the_official_openai_client_gets_answers_with_sql_and_rows(served: Api) -> None:
-    _, secret = KeyStore.in_data_dir(Path(served.env["KUBEAI_DATA_DIR"])).create("ana")
-    client = openai.OpenAI(base_url=f"{served.url}/v1", api_key=secret, timeout=900, max_retries=0)
+def test_the_official_openai_client_gets_answers_with_sql_and_rows(shared_api: Api) -> None:
+    _, secret = shared_api.keys().create("openai-client")
+    client = openai.OpenAI(base_url=f"{shared_api.url}/v1", api_key=secret, timeout=900, max_retries=0)
     assert "kubeai-metrics" in [m.id for m in client.models.list().data]
 
     done = client.chat.completions.create(model="kubeai-metrics", messages=[{"role": "user", "content": QUESTION}])

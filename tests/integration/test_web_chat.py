@@ -20,9 +20,12 @@ import pytest
 from playwright.sync_api import Locator, Page, Route, sync_playwright
 
 from app.api.routes_web import plotly_js
-from app.keys import KeyStore
-from tests.integration.support import LiveServer
-from tests.integration.test_api import Api, free_port
+from evals.dataset import eval_questions
+from finetune.feedback import FeedbackStore
+from finetune.feedback_data import convert_feedback
+from knowledge.catalog import demo_catalog_path, load_catalog
+from tests.integration.support import REPO, Api
+from tools.warehouse import open_runner
 
 pytestmark = pytest.mark.integration
 
@@ -31,27 +34,7 @@ RUN_MS = 900_000  # a turn on the CPU model server can take minutes when other t
 CHINESE_QUESTION = "上个月各地区的GMV是多少？"
 PLANNER_REQUEST = "Compare last month's GMV and refund amount by region, chart it and summarize"
 EDITED_SQL = "SELECT COUNT(*) AS order_count FROM orders"
-
-
-@pytest.fixture(scope="module")
-def web_api(live_server: LiveServer, demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    data = tmp_path_factory.mktemp("web-data")
-    port = free_port()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("KUBEAI_")},
-        "KUBEAI_CONFIG": str(Path(__file__).resolve().parents[2] / "kubeai.yaml"),
-        "KUBEAI_DATA_DIR": str(data),
-        "KUBEAI_LLM__BASE_URL": live_server.base_url,
-        "KUBEAI_LLM__TIMEOUT_S": "600",
-        "KUBEAI_WAREHOUSE__URL": str(demo_warehouse),
-        "KUBEAI_API__PORT": str(port),
-    }
-    server = Api(env, port, data / "api.log")
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
+USER = "web-chat"  # the API process is shared: this test's threads and feedback are this user's
 
 
 @pytest.fixture
@@ -95,15 +78,17 @@ def _ask(page: Page, text: str) -> Locator:
     return answers.nth(answers.count() - 1)  # this answer, even after later ones are added
 
 
-def test_a_conversation_in_the_web_chat(web_api: Api, browser_page: tuple[Page, list[str]], artefacts: Path) -> None:
+def test_a_conversation_in_the_web_chat(
+    shared_api: Api, browser_page: tuple[Page, list[str]], artefacts: Path, demo_warehouse: Path
+) -> None:
     page, errors = browser_page
-    _, secret = KeyStore.in_data_dir(Path(web_api.env["KUBEAI_DATA_DIR"])).create("ana")
+    _, secret = shared_api.keys().create(USER)
 
     def shot(name: str) -> None:
         page.screenshot(path=str(artefacts / f"{name}.png"), full_page=True)
 
     # Sign in; the page speaks Chinese for a Chinese browser.
-    page.goto(web_api.url)
+    page.goto(shared_api.url)
     assert page.locator("h1").text_content() == "kubeai 对话"
     page.fill("#key-input", secret)
     page.click("#key-save")
@@ -178,6 +163,20 @@ def test_a_conversation_in_the_web_chat(web_api: Api, browser_page: tuple[Page, 
 
     assert errors == [], errors
 
+    # The correction made in the page becomes a training example, through the gold checks synthetic data passes.
+    records = FeedbackStore.in_data_dir(shared_api.data_dir).recent(user=USER)
+    assert {r.origin for r in records} == {"api", "approval"}, records  # thumbs, correction, the approved edit
+    runner = open_runner(str(demo_warehouse))
+    try:
+        catalog = load_catalog(demo_catalog_path())
+        conversion = convert_feedback(records, catalog, runner, eval_questions=eval_questions("evals/datasets"))
+    finally:
+        runner.close()
+    asked = [e for e in conversion.examples if e.question.rstrip("?？") == CHINESE_QUESTION.rstrip("?？")]
+    corrected = [e for e in asked if (e.query or {}).get("metrics") == ["gmv"]]
+    assert corrected, conversion.to_json()  # the corrected metric (or the thumbs up, when it was already right)
+    assert all((e.provenance or {}).get("trace_id") for e in corrected), corrected  # the run the user judged
+
 
 def test_the_task_graph_follows_the_planners_update_events(
     browser_page: tuple[Page, list[str]], artefacts: Path
@@ -208,7 +207,7 @@ def test_the_task_graph_follows_the_planners_update_events(
         "/threads/search": [],
         "/threads": {"thread_id": "th1", "assistant_id": "planner"},
     }
-    web = Path(__file__).resolve().parents[2] / "app" / "web"
+    web = REPO / "app" / "web"
 
     def serve(route: Route) -> None:
         path = urlparse(route.request.url).path
