@@ -43,7 +43,15 @@ from kubeai.tracing import (
     KUBEAI_SPAN,
 )
 
-__all__ = ["NodeSummary", "RunSummary", "SpanRecord", "SqliteSpanExporter", "TraceStore", "span_record"]
+__all__ = [
+    "OUTSIDE_NODES",
+    "NodeSummary",
+    "RunSummary",
+    "SpanRecord",
+    "SqliteSpanExporter",
+    "TraceStore",
+    "span_record",
+]
 
 log = logging.getLogger("kubeai.traces")
 
@@ -304,6 +312,10 @@ class SqliteSpanExporter(SpanExporter):
         return True
 
 
+OUTSIDE_NODES = "(no node)"
+"""The name :func:`summarize` gives the model calls of a trace that ran outside every graph node."""
+
+
 def summarize(spans: Sequence[SpanRecord]) -> RunSummary:
     """One trace's run: the outermost ``run`` span, its nodes' latency and the tokens of the model calls below."""
     by_id = {s.span_id: s for s in spans}
@@ -329,6 +341,23 @@ def summarize(spans: Sequence[SpanRecord]) -> RunSummary:
                 input_tokens=sum(c.tokens[0] for c in chats),
                 output_tokens=sum(c.tokens[1] for c in chats),
                 calls=len(chats),
+            )
+        )
+    counted = {c.span_id for n in nodes.values() for s in n for c in _descendants(s, children)}
+    loose = [
+        s
+        for s in [outer, *_descendants(outer, children, stop_at_runs=True)]
+        if s.span_type == "chat" and s.span_id not in counted
+    ]
+    if loose:  # model calls made outside any graph node (a prompt app, the support assistant, a lone call)
+        summaries.append(
+            NodeSummary(
+                name=OUTSIDE_NODES,
+                runs=len(loose),
+                seconds=sum(c.seconds for c in loose),
+                input_tokens=sum(c.tokens[0] for c in loose),
+                output_tokens=sum(c.tokens[1] for c in loose),
+                calls=len(loose),
             )
         )
     attributes = {**root.attributes, **outer.attributes}

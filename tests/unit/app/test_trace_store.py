@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from agents.metrics import MetricsAgent
 from app import tracing
 from app.cli import app as cli
-from app.trace_store import SqliteSpanExporter, TraceStore
+from app.trace_store import OUTSIDE_NODES, SqliteSpanExporter, TraceStore
 from kubeai.config import LLMConfig, ProjectConfig
 from kubeai.errors import ConfigError, TraceNotFoundError
 from kubeai.tracing import run_span
@@ -192,3 +192,21 @@ def test_a_run_span_outside_any_configuration_records_nothing() -> None:
     with run_span("metrics", entry="ask") as span:
         assert not span.is_recording()
     assert isinstance(otel_trace.get_tracer_provider(), otel_trace.TracerProvider)
+
+
+async def test_model_calls_outside_any_graph_node_still_count_their_tokens(tmp_path: Path, warehouse: Path) -> None:
+    config = project(tmp_path, warehouse)
+    traced = tracing.configure(config)
+    assert traced is not None
+    try:
+        with run_span("support", entry="answer", model="fake"):  # an agent without a graph: calls, no nodes
+            await client("one", "two").complete([{"role": "user", "content": "hi"}])
+        await client("lone").complete([{"role": "user", "content": "hi"}])  # no run at all
+    finally:
+        traced.close()
+    lone, support = TraceStore(config.data_dir / "traces.sqlite").recent()
+    for summary in (lone, support):
+        (calls,) = summary.nodes
+        assert calls.name == OUTSIDE_NODES and calls.calls == 1, summary
+        assert (summary.input_tokens, summary.output_tokens) == (120, 9), summary
+    assert support.agent == "support"
