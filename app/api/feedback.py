@@ -6,6 +6,7 @@ from pathlib import Path
 
 from agents.metrics import MetricsResult
 from finetune.feedback import Correction, FeedbackDraft, FeedbackRecord, FeedbackStore
+from kubeai.tracing import trace_id
 
 __all__ = ["record_approved_edit"]
 
@@ -34,5 +35,6 @@ def record_approved_edit(
         sql=shown.pending_sql,
         query=shown.query,
         correction=Correction(sql=sql),
+        trace_id=trace_id(),  # the resuming request's trace: this runs inside its span
     )
     return FeedbackStore.in_data_dir(data_dir).add(draft)

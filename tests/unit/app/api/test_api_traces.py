@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from app import tracing
 from app.api.tracing import traced_lifespan
+from finetune.feedback import FeedbackStore
 from kubeai.config import ProjectConfig
 from tests.unit.app.api.conftest import GMV_SQL, Opener, sse_events
 
@@ -101,3 +102,18 @@ async def test_the_app_sets_up_tracing_for_its_lifetime_unless_the_cli_did(confi
         assert tracing.active()
     assert tracing.active()  # the CLI's configuration is the CLI's to close
     cli.close()
+
+
+async def test_an_approved_edit_is_stored_with_the_trace_of_the_run_that_resumed(
+    api: Opener, secret: str, caught: Caught, config: ProjectConfig
+) -> None:
+    async with api(GMV_SQL, secret=secret) as http:
+        thread = (await http.post("/threads", json={})).json()["thread_id"]
+        await http.post(f"/threads/{thread}/runs/wait", json={"input": {"question": "GMV?"}, "require_approval": True})
+        resumed = await http.post(
+            f"/threads/{thread}/runs/wait",
+            json={"command": {"resume": {"action": "edit", "sql": "SELECT COUNT(*) AS n FROM orders"}}},
+        )
+    assert resumed.status_code == 200, resumed.text
+    [record] = FeedbackStore.in_data_dir(config.data_dir).recent()
+    assert record.origin == "approval" and record.trace_id == resumed.headers["X-Trace-Id"]
