@@ -10,6 +10,7 @@ which ``kubeai finetune train --task planning`` measures and gates.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
@@ -107,7 +108,9 @@ async def test_a_promoted_planning_adapter_writes_the_plan_on_the_real_server(
 ) -> None:
     catalog = load_catalog(demo_catalog_path())
     store = AdapterStore(tmp_path / "adapters")
-    name = "tiny-planning-it"
+    # A name of its own per run: vLLM keeps the first path it loaded under a name, and a reused server would serve
+    # an earlier run's deleted folder under this one (its engine dies on the missing files).
+    name = f"tiny-planning-it-{uuid.uuid4().hex[:8]}"
     train_planning_adapter(
         conversations, base_model_dir=base_dir, out_dir=store.root / name, name=name, role=planning_role(catalog),
         recipe=recipe(TINY), catalog=catalog.name,
@@ -121,11 +124,14 @@ async def test_a_promoted_planning_adapter_writes_the_plan_on_the_real_server(
     )
     client = Recording(config.llm, default_model=config.models.base.name)
     client.asked = []
-    async with (
-        MetricsAgent.open(config, llm=client) as metrics,
-        PlannerAgent.open(config, llm=client, metrics_agent=metrics, documents=False) as planner,
-    ):
-        assert planner.context.plan_model == name and planner.context.demos_k == 0
-        run = await planner.plan("Show last month's GMV by region as a bar chart.")
+    try:
+        async with (
+            MetricsAgent.open(config, llm=client) as metrics,
+            PlannerAgent.open(config, llm=client, metrics_agent=metrics, documents=False) as planner,
+        ):
+            assert planner.context.plan_model == name and planner.context.demos_k == 0
+            run = await planner.plan("Show last month's GMV by region as a bar chart.")
+    finally:  # the folder is the test's tmp_path: the server must not keep serving it after the test
+        await live_server.client().unload_adapter(name)
     assert client.asked and client.asked[0] == name, "the served adapter wrote the plan"
     assert run.tasks and not run.demo_ids
