@@ -16,16 +16,15 @@ import random
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from finetune.support_docs import DocSection, consistency, facts
 from finetune.support_pairs import SupportPair, Teacher
-from finetune.teacher import MAX_CONCURRENT, TeacherClient, _teacher_error
-from kubeai.config import LLMConfig, TeacherConfig
-from kubeai.errors import ConfigError, ModelOutputError, ModelServerError
+from finetune.teacher import MAX_CONCURRENT, TeacherClient, _teacher_error, teacher_client
+from kubeai.config import TeacherConfig
+from kubeai.errors import ModelOutputError, ModelServerError
 from kubeai.language import detect_language
 from kubeai.prompting import load_prompt
-from serving.client import ModelClient
 
 __all__ = ["QUESTION_CHECKS", "Proposal", "check_question", "propose_pairs", "question_teacher"]
 
@@ -143,14 +142,7 @@ def question_teacher(config: TeacherConfig, *, seed: int) -> Teacher:
     Raises:
         ConfigError: ``config.base_url`` is not an http(s) URL.
     """
-    try:
-        llm = LLMConfig(base_url=config.base_url, api_key=config.api_key, timeout_s=config.timeout_s)
-    except ValidationError:
-        raise ConfigError(
-            f"finetune.teacher.base_url {config.base_url!r} is not an http(s) URL such as http://gpu-box:8000/v1.",
-            field="finetune.teacher.base_url",
-        ) from None
-    client = ModelClient(llm, default_model=config.model)
+    client = teacher_client(config)
 
     def teach(sections: Sequence[DocSection]) -> tuple[list[SupportPair], dict[str, Any]]:
         return asyncio.run(

@@ -57,6 +57,7 @@ __all__ = [
     "paraphrase_examples",
     "paraphraser",
     "sample_questions",
+    "teacher_client",
 ]
 
 MAX_CONCURRENT = 4
@@ -274,10 +275,8 @@ async def paraphrase_examples(
     return kept, report
 
 
-def paraphraser(
-    config: TeacherConfig, catalog: Catalog, *, seed: int, progress: Progress | None = None
-) -> Callable[[Sequence[QueryExample]], tuple[list[QueryExample], dict[str, Any]]]:
-    """The synchronous paraphrase stage :func:`finetune.pipeline.build_data` takes, for a configured teacher.
+def teacher_client(config: TeacherConfig) -> ModelClient:
+    """A model client on the teacher endpoint ``config`` names.
 
     Raises:
         ConfigError: ``config.base_url`` is not an http(s) URL.
@@ -289,7 +288,18 @@ def paraphraser(
             f"finetune.teacher.base_url {config.base_url!r} is not an http(s) URL such as http://gpu-box:8000/v1.",
             field="finetune.teacher.base_url",
         ) from None
-    client = ModelClient(llm, default_model=config.model)
+    return ModelClient(llm, default_model=config.model)
+
+
+def paraphraser(
+    config: TeacherConfig, catalog: Catalog, *, seed: int, progress: Progress | None = None
+) -> Callable[[Sequence[QueryExample]], tuple[list[QueryExample], dict[str, Any]]]:
+    """The synchronous paraphrase stage :func:`finetune.pipeline.build_data` takes, for a configured teacher.
+
+    Raises:
+        ConfigError: ``config.base_url`` is not an http(s) URL.
+    """
+    client = teacher_client(config)
 
     def paraphrase(examples: Sequence[QueryExample]) -> tuple[list[QueryExample], dict[str, Any]]:
         return asyncio.run(
