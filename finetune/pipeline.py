@@ -31,7 +31,7 @@ from finetune.examples import QueryExample, examples_hash, read_examples, write_
 from finetune.lora import LoraTrainingConfig, TrainingReport, train_lora
 from finetune.synth import SynthesisResult, gold_query_model, read_facts, synthesize
 from knowledge.catalog import Catalog
-from kubeai.config import FinetuneConfig, ModelCard
+from kubeai.config import FinetuneConfig, LoraRecipe, ModelCard
 from kubeai.errors import TrainingError
 from kubeai.files import write_text_atomic
 from tools.metric_query import compile_metric_query
@@ -234,9 +234,14 @@ def write_held_out_dataset(
     return folder
 
 
-def lora_config(recipe: FinetuneConfig) -> LoraTrainingConfig:
-    """The LoRA hyper-parameters of a recipe."""
-    lora = recipe.lora
+def lora_config(
+    recipe: FinetuneConfig, lora: LoraRecipe | None = None, *, strict_length: bool = False
+) -> LoraTrainingConfig:
+    """The LoRA hyper-parameters of a recipe (of ``lora`` when given, e.g. the planning recipe's), with its seed.
+
+    ``strict_length`` stops a run whose examples would be cut rather than train on them cut.
+    """
+    lora = lora or recipe.lora
     return LoraTrainingConfig(
         rank=lora.rank,
         alpha=lora.alpha,
@@ -250,6 +255,7 @@ def lora_config(recipe: FinetuneConfig) -> LoraTrainingConfig:
         threads=lora.threads,
         top_layers=lora.top_layers,
         max_steps=lora.max_steps,
+        strict_length=strict_length,
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from finetune.lora import ChatExample, LoraTrainingConfig, TrainingReport, train_lora
+from finetune.pipeline import lora_config
 from kubeai.config import FinetuneConfig, ModelCard
 
 __all__ = ["PLANNING_CARD", "conversations_hash", "planning_lora_config", "train_planning_adapter"]
@@ -31,22 +32,7 @@ PLANNING_CARD = ModelCard(
 
 def planning_lora_config(recipe: FinetuneConfig) -> LoraTrainingConfig:
     """The planning recipe's LoRA hyper-parameters, with lengths checked rather than cut (``strict_length``)."""
-    lora = recipe.planning.lora
-    return LoraTrainingConfig(
-        rank=lora.rank,
-        alpha=lora.alpha,
-        dropout=lora.dropout,
-        target_modules=tuple(lora.target_modules),
-        learning_rate=lora.learning_rate,
-        epochs=lora.epochs,
-        batch_size=lora.batch_size,
-        max_length=lora.max_length,
-        seed=recipe.seed,
-        threads=lora.threads,
-        top_layers=lora.top_layers,
-        max_steps=lora.max_steps,
-        strict_length=True,
-    )
+    return lora_config(recipe, recipe.planning.lora, strict_length=True)
 
 
 def conversations_hash(examples: Sequence[ChatExample]) -> str:
