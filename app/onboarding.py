@@ -40,7 +40,7 @@ from serving.client import ModelClient
 from serving.registry import ADAPTER_CARD_FILE
 from tools.warehouse import open_runner
 
-__all__ = ["STEPS", "OnboardingReport", "onboard", "update_card"]
+__all__ = ["STEPS", "OnboardingReport", "onboard", "training_steps", "update_card"]
 
 STEPS: dict[str, str] = {"prompt": "structured", "rag": "rag", "rag_lora": "rag_lora"}
 """The method's steps and the evaluation strategy that measures each."""
@@ -271,18 +271,24 @@ def update_card(adapter_dir: Path, extra: dict[str, Any]) -> None:
     write_text_atomic(card_file, json.dumps(card, ensure_ascii=False, indent=2))
 
 
-def _train(
-    config: ProjectConfig, catalog: Catalog, data: TrainingData, *, name: str, out_dir: Path, progress: Progress
-) -> dict[str, Any]:
-    base_dir = prepare_models(config).base_dir
+def training_steps(say: Progress) -> Callable[[int, int, float], None]:
+    """A trainer's step callback that says the loss and the time left on the first, every fifth and the last step."""
     began = time.perf_counter()
 
     def step(done: int, total: int, loss: float) -> None:
         if done == 1 or done % 5 == 0 or done == total:
             elapsed = time.perf_counter() - began
-            eta = elapsed / done * (total - done)
-            progress(f"  step {done}/{total} loss {loss:.3f} ({elapsed:.0f} s, about {eta:.0f} s left)")
+            left = elapsed / done * (total - done)
+            say(f"  step {done}/{total} loss {loss:.3f} ({elapsed:.0f} s, about {left:.0f} s left)")
 
+    return step
+
+
+def _train(
+    config: ProjectConfig, catalog: Catalog, data: TrainingData, *, name: str, out_dir: Path, progress: Progress
+) -> dict[str, Any]:
+    base_dir = prepare_models(config).base_dir
+    step = training_steps(progress)
     progress(f"training {name} on {len(data.train)} examples")
     result = train_adapter(
         catalog,

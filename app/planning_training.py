@@ -24,7 +24,7 @@ from typing import Any
 
 from agents.planner import planning_role
 from app.eval_agents import EVAL_AGENTS
-from app.onboarding import EVAL_DATASETS, update_card
+from app.onboarding import EVAL_DATASETS, training_steps, update_card
 from app.runtime import adapter_store, prepare_models
 from evals.runfile import RunFile
 from evals.runner import run_evaluation
@@ -180,14 +180,7 @@ def _train(
     say: Progress,
 ) -> dict[str, Any]:
     base_dir = prepare_models(config).base_dir
-    began = time.perf_counter()
-
-    def step(done: int, total: int, loss: float) -> None:
-        if done == 1 or done % 5 == 0 or done == total:
-            elapsed = time.perf_counter() - began
-            left = elapsed / done * (total - done)
-            say(f"  step {done}/{total} loss {loss:.3f} ({elapsed:.0f} s, about {left:.0f} s left)")
-
+    step = training_steps(say)
     say(f"training {name} on {len(examples)} planning examples")
     result = train_planning_adapter(
         examples,
