@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import copy
 import dataclasses
+import logging
 import uuid
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -65,8 +66,9 @@ from kubeai.progress import ProgressCallback
 from kubeai.tracing import KUBEAI_LANGUAGE, run_span
 from serving.adapters import AdapterStore, active_model
 from serving.client import ModelClient
+from tools.metric_query.values import DimensionValues, ValueReadError, read_dimension_values
 from tools.sql_gate import GateContext
-from tools.warehouse import open_runner
+from tools.warehouse import SQLRunner, open_runner
 
 __all__ = ["MetricsAgent", "MetricsResult", "ask", "metrics_role"]
 
@@ -157,6 +159,26 @@ def metrics_role(catalog: Catalog) -> str:
     return f"metrics:{catalog.name}"
 
 
+_log = logging.getLogger(__name__)
+
+VALUES_PER_DIMENSION = 1000
+"""How many of each categorical dimension's values the agent reads when it opens, to find them in questions."""
+
+
+def _dimension_values(catalog: Catalog, runner: SQLRunner, timeout_s: float) -> DimensionValues | None:
+    """The warehouse's dimension values for linking a question's words to filters; ``None`` when it refuses.
+
+    Linking only corrects the model's filters, so a warehouse that cannot list a dimension's values (a missing
+    table, a permission) costs that help and a warning, not the agent: the question's own query reports the
+    warehouse's error if it has one.
+    """
+    try:
+        return read_dimension_values(catalog, runner, max_values=VALUES_PER_DIMENSION, timeout_s=timeout_s)
+    except ValueReadError as exc:
+        _log.warning("Question words will not be linked to dimension values: %s", exc)
+        return None
+
+
 def _tuned_model(config: ProjectConfig, catalog: Catalog) -> str | None:
     """The adapter ``metrics_agent.adapter`` names: ``auto`` reads the promoted one, ``none`` turns it off."""
     chosen = config.metrics_agent.adapter
@@ -236,6 +258,7 @@ class MetricsAgent:
                 max_rows=config.warehouse.max_rows,
                 cross_join_tables=frozenset(config.warehouse.cross_join_tables),
             )
+            values = await asyncio.to_thread(_dimension_values, catalog, runner, config.warehouse.statement_timeout_s)
             context = Context(
                 catalog=catalog,
                 knowledge=knowledge,
@@ -252,6 +275,7 @@ class MetricsAgent:
                 max_rows=config.warehouse.max_rows,
                 timeout_s=config.warehouse.statement_timeout_s,
                 tuned_model=tuned_model or _tuned_model(config, catalog),
+                values=values,
             )
             checkpointer = await stack.enter_async_context(_checkpointer(config))
             yield cls(context=context, checkpointer=checkpointer, threads_at=_checkpoint_location(config))

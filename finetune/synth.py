@@ -32,6 +32,7 @@ from knowledge.catalog import Catalog
 from knowledge.catalog.models import Dimension
 from kubeai.errors import KubeAIError, TrainingError
 from tools.metric_query import MetricQuery, compile_metric_query, metric_query_model, resolve_period
+from tools.metric_query.values import DimensionValues, ValueName, ValueReadError, read_dimension_values
 from tools.sql_gate import GateContext, check_sql
 from tools.warehouse import SQLRunner
 
@@ -79,20 +80,8 @@ _BARE_EN = ("last", "this", "past", "previous", "current", "trailing", "today", 
 _GRAIN_DAYS = {"day": (1, 62), "week": (21, 190), "month": (59, 800), "quarter": (180, 1200), "year": (366, 5000)}
 
 
-@dataclass(frozen=True, kw_only=True)
-class ValueName:
-    """A value a dimension holds, and how a question names it in each language."""
-
-    value: str | int | float
-    en: str
-    zh: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class CatalogFacts:
-    """What the warehouse holds that the catalog does not say: each dimension's values."""
-
-    values: Mapping[str, tuple[ValueName, ...]]
+CatalogFacts = DimensionValues
+"""What synthesis knows of the warehouse beyond the catalog (:class:`tools.metric_query.values.DimensionValues`)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,41 +116,15 @@ def load_templates() -> dict[str, Any]:
 
 
 def read_facts(catalog: Catalog, runner: SQLRunner, *, max_values: int = 40, timeout_s: float = 30.0) -> CatalogFacts:
-    """Read each categorical dimension's values from the warehouse, named in both languages where possible.
-
-    A dimension over a plain column (``channels.channel_code``) also reads the sibling columns of its table that
-    share the column's first word (``channel_name``, ``channel_name_en``): a value then has its Chinese name from
-    the column holding Chinese text and its English name from a ``*_en`` column. Values are read through the SQL
-    gate like every other query.
+    """Each categorical dimension's values, named in both languages (:func:`read_dimension_values`).
 
     Raises:
         TrainingError: The warehouse refused a query; the message names the dimension.
     """
-    gate = _gate(catalog, runner, max_rows=max_values)
-    values: dict[str, tuple[ValueName, ...]] = {}
-    for dimension in catalog.all_dimensions:
-        if dimension.metric_time or dimension.type != "categorical" or dimension.table is None:
-            continue
-        columns = _value_columns(catalog, dimension)
-        select = ", ".join([dimension.expression, *(f"{dimension.source_table}.{c}" for c in columns)])
-        sql = f"SELECT DISTINCT {select} FROM {dimension.source_table} WHERE {dimension.expression} IS NOT NULL"
-        try:
-            rows = runner.run(check_sql(sql, gate).sql, max_rows=max_values, timeout_s=timeout_s).frame
-        except KubeAIError as exc:
-            raise TrainingError(f"Cannot read the values of dimension {dimension.name!r}: {exc}") from None
-        names: list[ValueName] = []
-        for row in rows.itertuples(index=False, name=None):
-            value = row[0]
-            if value is None or (isinstance(value, str) and not value.strip()):
-                continue
-            texts = [str(v) for v in row if v is not None]
-            zh = next((t for t in texts if _CJK.search(t)), str(value))
-            en_columns = [str(v) for c, v in zip(columns, row[1:], strict=True) if c.endswith("_en") and v]
-            en = en_columns[0] if en_columns else next((t for t in texts if not _CJK.search(t)), str(value))
-            plain = value.item() if hasattr(value, "item") else value
-            names.append(ValueName(value=plain, en=en.replace("_", " "), zh=zh))
-        values[dimension.name] = tuple(names)
-    return CatalogFacts(values=values)
+    try:
+        return read_dimension_values(catalog, runner, max_values=max_values, timeout_s=timeout_s)
+    except ValueReadError as exc:
+        raise TrainingError(str(exc)) from None
 
 
 def synthesize(
@@ -570,23 +533,6 @@ class _Writer:
         while month < 1:
             year, month = year - 1, month + 12
         return date(year, month, 1)
-
-
-def _value_columns(catalog: Catalog, dimension: Dimension) -> list[str]:
-    """Sibling columns naming a plain-column dimension's values: same table, same first word of the name."""
-    table = catalog.table(dimension.source_table)
-    found = re.fullmatch(rf"{re.escape(dimension.source_table)}\.(\w+)", dimension.expression.strip())
-    if table is None or found is None:
-        return []
-    column = found.group(1)
-    stem = column.split("_")[0]
-    return [
-        c.name
-        for c in table.columns
-        if c.name != column
-        and c.name.split("_")[0] == stem
-        and c.type.upper().startswith(("VARCHAR", "TEXT", "STRING", "CHAR"))
-    ]
 
 
 def _mid_sentence(word: str) -> str:

@@ -12,6 +12,7 @@ from typing import Literal
 from knowledge.catalog import Catalog
 from knowledge.index import KnowledgeBase
 from serving.client import ModelClient
+from tools.metric_query.values import DimensionValues
 from tools.sql_gate import GateContext
 from tools.warehouse import SQLRunner
 
@@ -39,6 +40,8 @@ class Context:
         tuned_model: An adapter fine-tuned on this catalog (``finetune/``); the first attempt asks it with the
             short prompt it was trained on (:mod:`graphs.metrics.tuned`), and it may mark a question unanswerable.
             Repairs use ``model`` with the full prompt.
+        values: The categorical dimensions' values in the warehouse (read once when the agent opens); a value the
+            question names becomes a filter on its dimension. ``None``: filters are the model's alone.
     """
 
     catalog: Catalog
@@ -59,3 +62,4 @@ class Context:
     max_rows: int = 1000
     timeout_s: float = 30.0
     tuned_model: str | None = None
+    values: DimensionValues | None = None

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal
 
 from knowledge.catalog import Catalog, Dimension, Metric, Synonyms
-from knowledge.catalog.retrieval import named_in
+from knowledge.catalog.models import standard_vocabulary
+from knowledge.catalog.retrieval import named_in, term_spans
+from tools.metric_query.values import DimensionValues
 
 __all__ = [
     "breakdown_dimensions",
@@ -21,23 +25,34 @@ __all__ = [
     "mentioned_metrics",
     "mentioned_period",
     "mentioned_periods",
+    "mentioned_ranking",
+    "mentioned_values",
     "named_years",
 ]
 
 
 def mentioned_metrics(question: str, catalog: Catalog) -> list[str]:
-    """Metrics whose name, label or synonym the question contains, in catalog order."""
-    return _mentioned(question, catalog.metrics)
+    """Metrics whose name, label or synonym the question contains, in catalog order.
+
+    A metric word inside a longer dimension name does not count: "sales" in "sales channel" is no GMV.
+    """
+    return _mentioned(question, catalog, "metric")
 
 
 def mentioned_dimensions(question: str, catalog: Catalog) -> list[str]:
-    """Dimensions whose name, label or synonym the question contains, in catalog order."""
-    return _mentioned(question, catalog.dimensions)
+    """Dimensions whose name, label or synonym the question contains, in catalog order.
+
+    A dimension word inside a longer metric name does not count.
+    """
+    return _mentioned(question, catalog, "dimension")
 
 
-def _mentioned(question: str, items: Iterable[Metric | Dimension]) -> list[str]:
-    listed = list(items)
-    found = named_in(question, list(_terms(listed)))
+def _mentioned(question: str, catalog: Catalog, kind: Literal["metric", "dimension"]) -> list[str]:
+    """Names of one kind found among the mentions of every metric and dimension, so the longest mention wins."""
+    terms = [(f"metric\x00{n}", t) for n, t in _terms(catalog.metrics)]
+    terms += [(f"dimension\x00{n}", t) for n, t in _terms(catalog.dimensions)]
+    found = {key.partition("\x00")[2] for key in named_in(question, terms) if key.startswith(f"{kind}\x00")}
+    listed = catalog.metrics if kind == "metric" else catalog.dimensions
     return [item.name for item in listed if item.name in found]
 
 
@@ -45,6 +60,44 @@ def _terms(items: Iterable[Metric | Dimension]) -> Iterator[tuple[str, str]]:
     for item in items:
         for term in (item.name.replace("_", " "), item.label.en, item.label.zh, *item.synonyms.en, *item.synonyms.zh):
             yield item.name, term
+
+
+def mentioned_values(question: str, catalog: Catalog, values: DimensionValues) -> dict[str, list[str | int | float]]:
+    """Dimension values the question names (直播, East China, wechat pay), per dimension, as the warehouse holds them.
+
+    A value counts when its code, English name or Chinese name appears in the question by the rules of
+    :func:`named_in`, and is not part of a longer mention of a metric, a dimension or another value: "一线城市"
+    names the city tier dimension, not a value inside it, and "delivered parcels" a metric. Numbers alone
+    ("3") never count: they are far likelier a count or a date than a code. A name several dimensions hold
+    counts for each of them; the caller keeps the ones its query can use.
+    """
+    keys: dict[str, tuple[str, str | int | float]] = {}
+    terms: list[tuple[str, str]] = list(_terms([*catalog.metrics, *catalog.dimensions]))
+    for dimension, held in values.values.items():
+        for index, item in enumerate(held):
+            key = f"\x00{dimension}\x00{index}"
+            keys[key] = (dimension, item.value)
+            for text in dict.fromkeys((str(item.value).replace("_", " "), item.en, item.zh)):
+                if _nameable(text):
+                    terms.append((key, text))
+    found: dict[str, list[str | int | float]] = {}
+    for _, _, key in term_spans(question, terms):
+        if key in keys:
+            dimension, value = keys[key]
+            if value not in found.setdefault(dimension, []):
+                found[dimension].append(value)
+    return found
+
+
+def _nameable(text: str) -> bool:
+    """Whether a value's text can stand for the value in a question: not blank, a lone letter or a number.
+
+    A range such as an age band ("18-24") counts.
+    """
+    stripped = text.strip()
+    if not stripped or stripped.replace(".", "", 1).lstrip("-").isdigit():
+        return False
+    return not (stripped.isascii() and len(stripped) < 2)
 
 
 # Periods, grains and breakdowns said in so many words. The model fills these fields too, but a 135M model often
@@ -81,9 +134,24 @@ def mentioned_periods(question: str, catalog: Catalog) -> list[str]:
 
 
 def mentioned_grain(question: str, catalog: Catalog) -> str | None:
-    """The time grain a question asks to group by (按月, monthly -> month), from the catalog's grain phrases."""
-    terms = [(grain, phrase) for grain, words in catalog.grain_phrases().items() for phrase in _phrases(words)]
-    return _longest(question, terms)
+    """The time grain a question asks to group by (按月, monthly -> month), from the catalog's grain phrases.
+
+    A phrase that overlaps the name of a metric or a dimension other than a time one does not count: 各年 in
+    各年龄段 is "each age band".
+    Of several phrases the longest wins.
+    """
+    grain_terms = [
+        (f"\x00{grain}", phrase) for grain, words in catalog.grain_phrases().items() for phrase in words.all()
+    ]
+    named: list[Metric | Dimension] = [*catalog.metrics, *(d for d in catalog.dimensions if d.type != "time")]
+    spans = term_spans(question, [*grain_terms, *_terms(named)])
+    names = [(start, end) for start, end, key in spans if not key.startswith("\x00")]
+    found = [
+        (end - start, key[1:])
+        for start, end, key in spans
+        if key.startswith("\x00") and not any(start < e and s < end for s, e in names)
+    ]
+    return max(found)[1] if found else None
 
 
 def breakdown_dimensions(question: str, catalog: Catalog) -> list[str]:
@@ -111,10 +179,109 @@ def _phrases(words: Synonyms) -> tuple[str, ...]:
     return words.all()
 
 
-def _longest(question: str, terms: list[tuple[str, str]]) -> str | None:
-    """The name whose phrase, found in the question as a whole word, is longest."""
-    found = named_in(question, terms)
-    if not found:
-        return None
-    lengths = {name: max(len(t) for n, t in terms if n == name and named_in(question, [(n, t)])) for name in found}
-    return max(found, key=lambda name: (lengths[name], name))
+@dataclass(frozen=True)
+class Ranking:
+    """A ranking the question asks for: the sort direction, and how many rows (``None``: all, in order)."""
+
+    direction: Literal["asc", "desc"]
+    limit: int | None
+
+
+_EN_NUMBERS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+    "eleven": 11, "twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100,
+}  # fmt: skip
+_ZH_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_ZH_NUMBER = r"[0-9]+|[一二两三四五六七八九十]{1,3}"
+# A count of things in Chinese comes with a measure word; 天, 月, 年 and 公斤 make it a span or an amount instead.
+_ZH_MEASURES = "个家名位种座条款只件项类"
+_EN_NUMBER = rf"[0-9]+|{'|'.join(_EN_NUMBERS)}"
+_EN_NOT_COUNTED = r"(?:days?|weeks?|months?|quarters?|years?|hours?|kg|kilograms?|percent|%|times)\b"
+
+
+def mentioned_ranking(question: str) -> Ranking | None:
+    """The ranking a question asks for, from the standard vocabulary's ranking cues; ``None`` when it asks none.
+
+    A superlative sets the direction ("the most" -> desc, 最少 -> asc). The row count is a number the ranking
+    names ("top 5", "the ten brands with the highest", 前十, 最高的三个); without one, a singular question word
+    ("Which channel had the most", 哪个) and a word naming the first place ("led on", 第一的) ask for the top row,
+    a "sort" word (排一下, "rank them") for every row in
+    order, and anything else for no ranking. "top N" and 前N alone are rankings too.
+    """
+    cues = standard_vocabulary().ranking_cues
+    text = question.casefold()
+    count = _ranked_count(text)
+    direction = _direction(text, cues.desc, cues.asc)
+    if count is None and any(_has(text, word) for word in cues.first.all()):
+        return Ranking(direction or "desc", 1)
+    if direction is None:
+        return Ranking("desc", count) if count is not None and _top_phrase(text) else None
+    if count is not None:
+        return Ranking(direction, count)
+    if any(_has(text, word) for word in cues.sort.all()):
+        return Ranking(direction, None)
+    if any(_has(text, word) for word in cues.which.all()):
+        return Ranking(direction, 1)
+    return None
+
+
+def _direction(text: str, desc: Synonyms, asc: Synonyms) -> Literal["asc", "desc"] | None:
+    """The direction of the first superlative in the question (前 and 后 count only before a number)."""
+    found: list[tuple[int, Literal["asc", "desc"]]] = []
+    for direction, words in (("desc", desc), ("asc", asc)):
+        for word in words.all():
+            position = _position(text, word)
+            if position is not None:
+                found.append((position, direction))  # type: ignore[arg-type]
+    return min(found)[1] if found else None
+
+
+def _position(text: str, word: str) -> int | None:
+    """Where a cue stands in the text: English as a whole word, Chinese anywhere (one character: before a count)."""
+    needle = word.casefold()
+    if needle.isascii():
+        match = re.search(rf"(?<![a-z]){re.escape(needle)}(?![a-z])", text)
+    elif len(needle) == 1:
+        match = re.search(rf"{re.escape(needle)}(?:{_ZH_NUMBER})", text)
+    else:
+        match = re.search(re.escape(needle), text)
+    return match.start() if match else None
+
+
+def _has(text: str, word: str) -> bool:
+    return _position(text, word) is not None
+
+
+def _top_phrase(text: str) -> bool:
+    """Whether a count is a ranking on its own: "top 5", "bottom three", 前十, 倒数三."""
+    return bool(re.search(rf"\b(?:top|bottom)[ -](?:{_EN_NUMBER})\b|(?:前|倒数|后)(?:{_ZH_NUMBER})", text))
+
+
+def _ranked_count(text: str) -> int | None:
+    """How many rows the ranking asks for, or ``None`` when it names no count."""
+    patterns = (
+        rf"\b(?:top|bottom|first|last)[ -]({_EN_NUMBER})\b(?!\s*{_EN_NOT_COUNTED})",
+        rf"\b(?:which|what|the|list|show|name)\s+({_EN_NUMBER})\b(?!\s*{_EN_NOT_COUNTED})",
+        rf"(?:前|倒数|后)({_ZH_NUMBER})(?:[{_ZH_MEASURES}]|$|[^0-9一二两三四五六七八九十天月年周日号])",
+        rf"(?:最\w{{1,2}}的)({_ZH_NUMBER})[{_ZH_MEASURES}]",
+        rf"({_ZH_NUMBER})[{_ZH_MEASURES}][^，。？?,]{{0,8}}最",
+    )
+    for pattern in patterns:
+        match = re.search(pattern, text)
+        if match:
+            number = _number(match.group(1))
+            if number is not None and 0 < number <= 1000:
+                return number
+    return None
+
+
+def _number(word: str) -> int | None:
+    """A count written in digits, English words (up to a hundred) or Chinese numerals (up to 99)."""
+    if word.isdigit():
+        return int(word)
+    if word in _EN_NUMBERS:
+        return _EN_NUMBERS[word]
+    if "十" in word:
+        tens, _, units = word.partition("十")
+        return _ZH_DIGITS.get(tens, 1 if not tens else 0) * 10 + _ZH_DIGITS.get(units, 0)
+    return _ZH_DIGITS.get(word) if len(word) == 1 else None

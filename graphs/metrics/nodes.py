@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -22,6 +23,7 @@ from pydantic import BaseModel, Field, create_model
 
 from graphs.metrics.answers import compose_answer
 from graphs.metrics.context import Context
+from graphs.metrics.date_spans import mentioned_dates
 from graphs.metrics.linking import (
     breakdown_dimensions,
     mentioned_dimensions,
@@ -29,6 +31,8 @@ from graphs.metrics.linking import (
     mentioned_metrics,
     mentioned_period,
     mentioned_periods,
+    mentioned_ranking,
+    mentioned_values,
     named_years,
 )
 from graphs.metrics.result import ColumnInfo, compiled_columns, describes, display_headers, inferred_columns
@@ -56,12 +60,15 @@ from serving.client import Structured
 from tools.charts import build_figure, choose_chart, figure_json
 from tools.metric_query import (
     DateRange,
+    Filter,
     MetricQuery,
+    OrderBy,
     compile_metric_query,
     metric_query_model,
     resolve_period,
     resolve_time_range,
 )
+from tools.metric_query.values import DimensionValues
 from tools.request_check import check_request
 from tools.sql_gate import check_sql
 
@@ -363,7 +370,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             if tuned is None:
                 update.update(path="structured", sql=None, query=None, abstained=True, reason=_unanswerable(state))
             else:
-                update.update(_compiled(tuned, state, catalog))
+                update.update(_compiled(tuned, state, ctx))
         else:
             prompt = load_prompt(PROMPTS, "generate_query")
             fitted = await fit_to_context(
@@ -393,7 +400,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             result = await ctx.llm.structured(fitted.messages, wrapper, model=ctx.model, max_tokens=_QUERY_TOKENS)
             query = result.value.query if ctx.chain_of_thought else result.value  # type: ignore[attr-defined]
             assert isinstance(query, MetricQuery)
-            update.update(_compiled(query, state, catalog))
+            update.update(_compiled(query, state, ctx))
         update["tokens"] = node_tokens("generate", result)
     except (ModelOutputError, MetricQueryError, PromptTooLongError) as exc:
         # A prompt too long even at its smallest is reported here instead of being sent to overflow.
@@ -409,11 +416,15 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     return update
 
 
-def _compiled(query: MetricQuery, state: State, catalog: Catalog) -> dict[str, Any]:
+def _compiled(query: MetricQuery, state: State, ctx: Context) -> dict[str, Any]:
     """The filled query tidied and corrected by what the question says, compiled: the ``generate`` update."""
+    catalog, question = ctx.catalog, state.standalone_question
     query = _focus(query, ranked=state.metric_names, named=len(state.linked_metrics))
-    query = _apply_evidence(query, state.standalone_question, catalog)
-    query = _asked_filters(query, state.standalone_question, catalog)
+    query = _apply_evidence(query, question, catalog)
+    query = _asked_filters(query, question, catalog)
+    if ctx.values is not None:
+        query = _named_values(query, question, catalog, ctx.values)
+    query = _ranked(query, question)
     compiled = compile_metric_query(query, catalog)
     return {
         "path": "structured",
@@ -493,7 +504,8 @@ def _focus(query: MetricQuery, *, ranked: Sequence[str], named: int) -> MetricQu
 def _apply_evidence(query: MetricQuery, question: str, catalog: Catalog) -> MetricQuery:
     """Correct the filled query with what the question says outright, in the catalog's own words.
 
-    A period the catalog defines, named in words (上个月, last quarter, H1), sets the time range; a breakdown
+    A period the catalog defines, named in words (上个月, last quarter, H1), or days named outright ("June 1-18,
+    2025", 12月前7天; :func:`~graphs.metrics.date_spans.mentioned_dates`) set the time range; a breakdown
     named in words (各地区, by channel) adds that dimension when every chosen metric allows it; a grain named in
     words (按月, monthly) sets the grain and groups by a time dimension every chosen metric allows at that grain.
     The vocabulary is the catalog's (its periods, grain phrases and breakdown cues), and nothing is forced that
@@ -501,15 +513,16 @@ def _apply_evidence(query: MetricQuery, question: str, catalog: Catalog) -> Metr
     """
     updates: dict[str, Any] = {}
     period = mentioned_period(question, catalog)
+    span = _named_span(question, query, catalog) if period is None else None
     if period is not None:
         updates["time_range"] = period
+    elif span is not None:
+        updates["time_range"] = span
     else:
         year = _named_year(question, query, catalog)
         if year is not None:
             updates["time_range"] = year
-    metrics = [*query.metrics, *(name for c in query.calculations for name in (c.left, c.right))]
-    allowed_sets = [catalog.allowed_dimensions(m) for m in dict.fromkeys(metrics) if catalog.metric(m) is not None]
-    allowed = [d for d in allowed_sets[0] if all(d in other for other in allowed_sets[1:])] if allowed_sets else []
+    allowed = _allowed(query, catalog)
     dimensions = list(query.dimensions)
     for name in breakdown_dimensions(question, catalog):
         if name in allowed and name not in dimensions:
@@ -533,6 +546,39 @@ def _apply_evidence(query: MetricQuery, question: str, catalog: Catalog) -> Metr
     return query.model_copy(update=updates)
 
 
+def _named_span(question: str, query: MetricQuery, catalog: Catalog) -> DateRange | None:
+    """The days a question names outright ("June 1-18, 2025", 12月前7天, December 2025), if any.
+
+    A whole month named ("the first week of December 2025") keeps dates the model filled inside it: the words
+    around the month may narrow it in ways no rule reads. Named days are exact.
+    """
+    span = mentioned_dates(question, catalog.reference_date)
+    if span is None:
+        return None
+    start, end = span
+    after = end + timedelta(days=1)
+    if start.day == 1 and after.day == 1 and start.month == end.month:
+        filled = _filled_dates(query, catalog)
+        if filled is not None and start <= filled[0] and filled[1] <= after:
+            return None
+    return DateRange(start=start, end=end)
+
+
+def _filled_dates(query: MetricQuery, catalog: Catalog) -> tuple[date, date] | None:
+    """The [start, end) dates of the model's time range, or ``None`` when it has none or it does not resolve."""
+    conventions = catalog.conventions
+    try:
+        return resolve_time_range(
+            query.time_range,
+            catalog.reference_date,
+            periods={p.name: p for p in catalog.periods()},
+            week_start=conventions.week_start,
+            fiscal_year_start_month=conventions.fiscal_year_start_month,
+        )
+    except ValueError:
+        return None
+
+
 def _named_year(question: str, query: MetricQuery, catalog: Catalog) -> DateRange | None:
     """The whole year a question names ("in 2025", 2025年), when the filled dates do not lie inside it.
 
@@ -544,17 +590,7 @@ def _named_year(question: str, query: MetricQuery, catalog: Catalog) -> DateRang
         return None
     year = years.pop()
     start, end = date(year, 1, 1), date(year + 1, 1, 1)
-    conventions = catalog.conventions
-    try:
-        filled = resolve_time_range(
-            query.time_range,
-            catalog.reference_date,
-            periods={p.name: p for p in catalog.periods()},
-            week_start=conventions.week_start,
-            fiscal_year_start_month=conventions.fiscal_year_start_month,
-        )
-    except ValueError:
-        filled = None
+    filled = _filled_dates(query, catalog)
     if filled is not None and start <= filled[0] and filled[1] <= end:
         return None
     return DateRange(start=start, end=end - timedelta(days=1))
@@ -596,6 +632,76 @@ def _asked_filters(query: MetricQuery, question: str, catalog: Catalog) -> Metri
     if period is not None and query.time_range == "all_time":
         update["time_range"] = period
     return query.model_copy(update=update)
+
+
+def _allowed(query: MetricQuery, catalog: Catalog) -> list[str]:
+    """The dimensions every metric of the query (shown or a calculation's input) allows, in the first's order."""
+    metrics = [*query.metrics, *(name for c in query.calculations for name in (c.left, c.right))]
+    allowed_sets = [catalog.allowed_dimensions(m) for m in dict.fromkeys(metrics) if catalog.metric(m) is not None]
+    return [d for d in allowed_sets[0] if all(d in other for other in allowed_sets[1:])] if allowed_sets else []
+
+
+def _named_values(query: MetricQuery, question: str, catalog: Catalog, values: DimensionValues) -> MetricQuery:
+    """Filter on the dimension values the question names (直播, East China), as the warehouse holds them.
+
+    A 135M model often leaves out a filter the question states, or invents its value ("新墨" for a city). A value
+    the question names (:func:`~graphs.metrics.linking.mentioned_values`) becomes an ``eq`` (or ``in``) filter on
+    its dimension, replacing the model's filter there, when every metric of the query allows that dimension and
+    the value is not one the chosen metrics' own definitions speak of: "orders placed, cancelled ones included"
+    describes the metric, it does not ask for cancelled orders. A name several allowed dimensions hold is left
+    alone, as is a dimension the query groups by.
+    """
+    allowed = _allowed(query, catalog)
+    definitions = " ".join(_definition_text(catalog, name) for name in _query_metrics(query)).casefold()
+    found = {
+        dimension: [v for v in held if not _spoken_of(v, definitions)]
+        for dimension, held in mentioned_values(question, catalog, values).items()
+        if dimension in allowed and dimension not in query.dimensions
+    }
+    found = {dimension: held for dimension, held in found.items() if held}
+    texts = [str(v) for held in found.values() for v in held]
+    filters = {f.dimension: f for f in query.filters}
+    for dimension, held in found.items():
+        unique = [v for v in held if texts.count(str(v)) == 1]
+        if unique:
+            op = "eq" if len(unique) == 1 else "in"
+            filters[dimension] = Filter(dimension=dimension, op=op, values=tuple(unique))
+    if list(filters.values()) == list(query.filters):
+        return query
+    return query.model_copy(update={"filters": tuple(filters.values())[:5]})
+
+
+def _query_metrics(query: MetricQuery) -> list[str]:
+    return list(dict.fromkeys([*query.metrics, *(name for c in query.calculations for name in (c.left, c.right))]))
+
+
+def _definition_text(catalog: Catalog, name: str) -> str:
+    """A metric's own words: label, synonyms, description and SQL (where a value it counts would be written)."""
+    metric = catalog.metric(name)
+    if metric is None:
+        return ""
+    return " ".join([metric.label.en, metric.label.zh, *metric.synonyms.all(), metric.description, metric.sql or ""])
+
+
+def _spoken_of(value: object, text: str) -> bool:
+    """Whether a value's code, as a word, appears in a metric's definition text."""
+    word = str(value).replace("_", " ").casefold()
+    return bool(re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", text.replace("_", " ")))
+
+
+def _ranked(query: MetricQuery, question: str) -> MetricQuery:
+    """Sort and cut the rows as the question's ranking words ask ("top 5", the most, 最少的三个).
+
+    Only a query that groups rows can be ranked, and not by growth: a period comparison is left as filled. The
+    rows are sorted by the first metric (or calculation) in the question's direction; the limit is the count
+    the question names, one for "which ... the most", none when it asks for every row in order.
+    """
+    ranking = mentioned_ranking(question)
+    if ranking is None or not query.dimensions or query.comparison in ("period_over_period", "year_over_year"):
+        return query
+    target = query.metrics[0] if query.metrics else query.calculations[0].name
+    order = (OrderBy(target=target, direction=ranking.direction),)
+    return query.model_copy(update={"order_by": order, "limit": ranking.limit})
 
 
 def _grains(catalog: Catalog, name: str) -> tuple[str, ...]:

@@ -44,6 +44,7 @@ __all__ = [
     "Metric",
     "MetricFormat",
     "PeriodDefinition",
+    "RankingCues",
     "Synonyms",
     "Table",
     "TimeGrain",
@@ -638,12 +639,23 @@ class Catalog(_Model):
         return found
 
 
+class RankingCues(_Model):
+    """Words that ask for a ranking: superlatives per sort direction, singular question words, "sort" words."""
+
+    desc: Synonyms
+    asc: Synonyms
+    which: Synonyms
+    sort: Synonyms
+    first: Synonyms
+
+
 class Vocabulary(_Model):
-    """The standard vocabulary a catalog picks from: relative periods, grain phrases and breakdown cues."""
+    """The standard vocabulary a catalog picks from: relative periods, grain phrases, breakdown and ranking cues."""
 
     periods: tuple[PeriodDefinition, ...]
     grain_phrases: dict[TimeGrain, Synonyms]
     breakdown_cues: Synonyms
+    ranking_cues: RankingCues
 
 
 @functools.cache

@@ -37,6 +37,7 @@ __all__ = [
     "CatalogMatches",
     "named_in",
     "retrieve_catalog",
+    "term_spans",
 ]
 
 DEFAULT_ALPHA = 0.8
@@ -171,6 +172,15 @@ def _normal(text: str) -> str:
 
 def named_in(question: str, terms: Sequence[tuple[str, str]]) -> set[str]:
     """Names whose term appears verbatim in the question, without matches nested inside longer ones."""
+    return {name for _, _, name in term_spans(question, terms)}
+
+
+def term_spans(question: str, terms: Sequence[tuple[str, str]]) -> list[tuple[int, int, str]]:
+    """Where each term appears in the (normalized) question, as ``(start, end, name)``, in order of position.
+
+    The matching rules of :func:`named_in`: English terms as whole words (a plural ``s`` allowed), Chinese terms
+    of two or more characters anywhere, and a match nested inside a longer match of any term does not count.
+    """
     text = _normal(question)
     spans: list[tuple[int, int, str]] = []
     for name, term in terms:
@@ -185,8 +195,9 @@ def named_in(question: str, terms: Sequence[tuple[str, str]]) -> set[str]:
             # Word boundaries are ASCII letters and digits only: "GMV" next to Chinese (上月GMV是) still counts.
             pattern = rf"(?<![a-z0-9]){re.escape(needle)}(?:e?s)?(?![a-z0-9])"
         spans.extend((m.start(), m.end(), name) for m in re.finditer(pattern, text))
-    return {
-        name
+    kept = {
+        (start, end, name)
         for start, end, name in spans
         if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)
     }
+    return sorted(kept)

@@ -1,0 +1,199 @@
+"""What a question says outright settles the query: named values become filters, ranking words a sort and a limit,
+named days the time range. Checked on the demo catalog and on the logistics catalog, whose words the rules never saw.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from graphs.metrics.linking import Ranking, mentioned_grain, mentioned_ranking, mentioned_values
+from graphs.metrics.nodes import _apply_evidence, _named_values, _ranked
+from knowledge.catalog import Catalog, load_catalog
+from knowledge.warehouse import build_logistics_warehouse
+from tools.metric_query import DateRange, Filter, MetricQuery, OrderBy
+from tools.metric_query.values import DimensionValues, ValueReadError, read_dimension_values
+from tools.warehouse import DuckDBRunner
+
+LOGISTICS = Path(__file__).parents[3] / "knowledge" / "catalog" / "logistics" / "catalog.yaml"
+
+
+@pytest.fixture(scope="module")
+def demo_values(catalog: Catalog, warehouse: Path) -> DimensionValues:
+    runner = DuckDBRunner(warehouse)
+    try:
+        return read_dimension_values(catalog, runner, max_values=1000)
+    finally:
+        runner.close()
+
+
+@pytest.fixture(scope="module")
+def logistics() -> Catalog:
+    return load_catalog(LOGISTICS)
+
+
+@pytest.fixture(scope="module")
+def logistics_values(logistics: Catalog, tmp_path_factory: pytest.TempPathFactory) -> DimensionValues:
+    path = tmp_path_factory.mktemp("logistics") / "logistics.duckdb"
+    build_logistics_warehouse(path, shipments=5_000, seed=11)
+    runner = DuckDBRunner(path)
+    try:
+        return read_dimension_values(logistics, runner, max_values=1000)
+    finally:
+        runner.close()
+
+
+def test_values_are_read_with_their_names_in_both_languages(demo_values: DimensionValues) -> None:
+    live = next(v for v in demo_values.values["channel"] if v.value == "live_stream")
+    assert (live.zh, live.en) == ("直播", "Live Stream")
+    assert demo_values.complete["channel"]
+    assert "华东" in [v.value for v in demo_values.values["region"]]
+
+
+def test_a_warehouse_without_the_tables_is_one_sentence(catalog: Catalog, tmp_path: Path) -> None:
+    import duckdb
+
+    empty = tmp_path / "empty.duckdb"
+    duckdb.connect(str(empty)).close()
+    runner = DuckDBRunner(empty)
+    try:
+        with pytest.raises(ValueReadError, match="Cannot read the values of dimension"):
+            read_dimension_values(catalog, runner)
+    finally:
+        runner.close()
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("上个月直播渠道有多少有效订单？", {"channel": ["live_stream"]}),
+        ("2025年华东地区每个城市的成交额是多少？", {"region": ["华东"]}),
+        ("GMV from East China and wechat pay last month", {"region": ["华东"], "payment_method": ["wechat_pay"]}),
+        ("How many orders came through the Mini Program or the website?", {"channel": ["mini_program", "web"]}),
+        ("2025年18-24岁用户的下单人数", {"age_band": ["18-24"]}),
+        ("GMV by region last month", {}),
+    ],
+)
+def test_named_values_are_found_in_both_languages(
+    question: str, expected: dict[str, list[str]], catalog: Catalog, demo_values: DimensionValues
+) -> None:
+    assert mentioned_values(question, catalog, demo_values) == expected
+
+
+def test_a_value_inside_a_longer_name_is_not_a_value(catalog: Catalog, demo_values: DimensionValues) -> None:
+    # 一线城市 is a synonym of the city tier dimension; numbers are never codes.
+    assert mentioned_values("今年一线城市的成交额是多少？", catalog, demo_values) == {}
+    assert mentioned_values("orders with 3 items", catalog, demo_values) == {}
+
+
+def test_logistics_values_are_found_too(logistics: Catalog, logistics_values: DimensionValues) -> None:
+    found = mentioned_values("Monthly shipments from key accounts over the last 12 months", logistics, logistics_values)
+    assert found == {"customer_segment": ["key_account"]}
+    found = mentioned_values("claim rate of fresh-food shippers against electronics", logistics, logistics_values)
+    assert found == {"industry": ["electronics"]}  # "fresh-food" is not "fresh food": a hyphen is no space
+
+
+def test_a_named_value_becomes_the_filter_replacing_an_invented_one(
+    catalog: Catalog, demo_values: DimensionValues
+) -> None:
+    filled = MetricQuery(
+        metrics=("order_count",),
+        time_range="last_month",
+        filters=(Filter(dimension="channel", values=("app",)),),
+    )
+    fixed = _named_values(filled, "上个月直播渠道有多少有效订单？", catalog, demo_values)
+    assert fixed.filters == (Filter(dimension="channel", op="eq", values=("live_stream",)),)
+
+
+def test_a_value_the_metric_itself_speaks_of_is_no_filter(catalog: Catalog, demo_values: DimensionValues) -> None:
+    # order_count is "Orders that were not cancelled"; the question describes the metric, not a status filter.
+    filled = MetricQuery(metrics=("order_count",), time_range="last_month")
+    question = "How many orders were placed last month, cancelled ones included?"
+    assert _named_values(filled, question, catalog, demo_values).filters == ()
+
+
+def test_a_named_value_is_not_forced_on_a_metric_without_its_dimension(
+    catalog: Catalog, demo_values: DimensionValues
+) -> None:
+    assert "channel" not in catalog.allowed_dimensions("new_users")
+    filled = MetricQuery(metrics=("new_users",), time_range="last_month")
+    assert _named_values(filled, "上个月直播渠道的新注册用户", catalog, demo_values) == filled
+
+
+def test_a_dimension_the_query_groups_by_keeps_every_value(
+    logistics: Catalog, logistics_values: DimensionValues
+) -> None:
+    filled = MetricQuery(metrics=("shipment_count",))
+    linked = _named_values(filled, "shipments from key accounts", logistics, logistics_values)
+    assert linked.filters == (Filter(dimension="customer_segment", values=("key_account",)),)
+    grouped = MetricQuery(metrics=("shipment_count",), dimensions=("customer_segment",))
+    assert _named_values(grouped, "key accounts vs sme shipments", logistics, logistics_values) == grouped
+
+
+@pytest.mark.parametrize(
+    ("question", "ranking"),
+    [
+        ("Which five cities brought in the most GMV in 2025?", Ranking("desc", 5)),
+        ("Which payment method brought in the most GMV last month?", Ranking("desc", 1)),
+        ("List the ten brands with the highest product sales in 2025.", Ranking("desc", 10)),
+        ("top 3 regions by refunds", Ranking("desc", 3)),
+        ("Bottom 3 channels by average discount per order last 7 days", Ranking("asc", 3)),
+        ("今年索赔金额最高的三个城市是哪几个？", Ranking("desc", 3)),
+        ("双十一那个月哪些网点派的件最多？给我前十", Ranking("desc", 10)),
+        ("哪种车拉的件平均最重？按车型排一下", Ranking("desc", None)),
+        ("2025年取消单量第一的城市", Ranking("desc", 1)),
+        ("Which region led on refund count this year so far?", Ranking("desc", 1)),
+        ("退款金额最少的渠道是哪个？", Ranking("asc", 1)),
+    ],
+)
+def test_ranking_words_give_direction_and_count(question: str, ranking: Ranking) -> None:
+    assert mentioned_ranking(question) == ranking
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "GMV by region last month",
+        "What was our total GMV in 2025?",
+        "Which sales channels do we sell through?",
+        "2025年第一季度的成交额",  # 第一季度 is Q1, not first place
+        "GMV over the last 6 months",
+        "近7天的订单量",
+        "今年超过20公斤的大件发了多少票？",
+        "首次下单的新买家有多少？",
+    ],
+)
+def test_no_ranking_where_none_is_asked(question: str) -> None:
+    assert mentioned_ranking(question) is None
+
+
+def test_a_ranking_sorts_and_cuts_a_grouped_query_only() -> None:
+    grouped = MetricQuery(metrics=("gmv",), dimensions=("payment_method",), time_range="last_month")
+    ranked = _ranked(grouped, "Which payment method brought in the most GMV last month?")
+    assert ranked.order_by == (OrderBy(target="gmv", direction="desc"),) and ranked.limit == 1
+    total = MetricQuery(metrics=("gmv",), time_range="last_month")
+    assert _ranked(total, "Which payment method brought in the most GMV last month?") == total
+    growth = grouped.model_copy(update={"comparison": "period_over_period"})
+    assert _ranked(growth, "which payment method grew the most") == growth
+
+
+def test_a_grain_word_inside_a_dimension_name_is_no_grain(catalog: Catalog) -> None:
+    assert mentioned_grain("2025年各年龄段分别有多少下单用户？", catalog) is None  # 各年 in 各年龄段
+    assert mentioned_grain("各年的成交额", catalog) == "year"
+    assert mentioned_grain("今年每月的订单量", catalog) == "month"  # 每月 also names the order date: it counts
+
+
+def test_named_days_set_the_time_range_but_a_named_month_keeps_narrower_dates(catalog: Catalog) -> None:
+    filled = MetricQuery(metrics=("gmv",), time_range={"start": "2025-06-10", "end": "2025-06-30"})
+    question = "2025年618大促期间（6月1日到18日）的成交额是多少？"
+    assert _apply_evidence(filled, question, catalog).time_range == DateRange(
+        start=date(2025, 6, 1), end=date(2025, 6, 18)
+    )
+    week = MetricQuery(metrics=("gmv",), time_range={"start": "2025-12-01", "end": "2025-12-07"})
+    assert _apply_evidence(week, "GMV in the first week of December 2025", catalog).time_range == week.time_range
+    wrong = MetricQuery(metrics=("gmv",), time_range="all_time")
+    assert _apply_evidence(wrong, "GMV in December 2025", catalog).time_range == DateRange(
+        start=date(2025, 12, 1), end=date(2025, 12, 31)
+    )
