@@ -19,6 +19,9 @@ from knowledge.catalog.retrieval import named_in, term_spans
 from tools.metric_query.values import DimensionValues
 
 __all__ = [
+    "Ranking",
+    "asks_future",
+    "asks_share",
     "breakdown_dimensions",
     "mentioned_dimensions",
     "mentioned_grain",
@@ -28,6 +31,8 @@ __all__ = [
     "mentioned_ranking",
     "mentioned_values",
     "named_years",
+    "share_with_value",
+    "shared_within",
 ]
 
 
@@ -285,3 +290,27 @@ def _number(word: str) -> int | None:
         tens, _, units = word.partition("十")
         return _ZH_DIGITS.get(tens, 1 if not tens else 0) * 10 + _ZH_DIGITS.get(units, 0)
     return _ZH_DIGITS.get(word) if len(word) == 1 else None
+
+
+def asks_share(question: str) -> bool:
+    """Whether the question asks for each row's share of the total (占比, "share of"), from the share cues."""
+    return _cued(question, standard_vocabulary().share_cues)
+
+
+def share_with_value(question: str) -> bool:
+    """Whether a share is asked beside the value itself ("with each one's share", 及其占比), from the cues."""
+    return _cued(question, standard_vocabulary().with_value_cues)
+
+
+def shared_within(question: str) -> bool:
+    """Whether a share is asked within groups ("within each region", 各大区内部), from the within cues."""
+    return _cued(question, standard_vocabulary().within_cues)
+
+
+def asks_future(question: str) -> bool:
+    """Whether the question asks about days after the data ends (明年, next month, forecast), from the future cues."""
+    return _cued(question, standard_vocabulary().future_cues)
+
+
+def _cued(question: str, cues: Synonyms) -> bool:
+    return bool(named_in(question, [("cue", word) for word in cues.all()]))

@@ -25,6 +25,8 @@ from graphs.metrics.answers import compose_answer
 from graphs.metrics.context import Context
 from graphs.metrics.date_spans import mentioned_dates
 from graphs.metrics.linking import (
+    asks_future,
+    asks_share,
     breakdown_dimensions,
     mentioned_dimensions,
     mentioned_grain,
@@ -34,6 +36,8 @@ from graphs.metrics.linking import (
     mentioned_ranking,
     mentioned_values,
     named_years,
+    share_with_value,
+    shared_within,
 )
 from graphs.metrics.result import ColumnInfo, compiled_columns, describes, display_headers, inferred_columns
 from graphs.metrics.state import NEW_TURN, State, conversation
@@ -64,6 +68,7 @@ from tools.metric_query import (
     MetricQuery,
     OrderBy,
     compile_metric_query,
+    is_additive,
     metric_query_model,
     resolve_period,
     resolve_time_range,
@@ -178,6 +183,11 @@ async def understand(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             update["standalone_question"] = result.value.standalone_question.strip()
             update["prompt_fit"] = _prompt_record("understand", fitted, None)
             tokens.update(node_tokens("understand", result))
+    if not update["abstained"] and asks_future(update["standalone_question"]):
+        # A forecast: the warehouse records what happened, so any query would answer with a past period.
+        reference = runtime.context.catalog.reference_date.isoformat()
+        future = load_texts(PROMPTS, "abstain")["future"]
+        update.update(abstained=True, reason=future.render(update["language"], reference_date=reference))
     update["tokens"] = tokens
     update["timings"] = {NEW_TURN: 0.0, "understand": time.perf_counter() - began}
     return update
@@ -424,6 +434,8 @@ def _compiled(query: MetricQuery, state: State, ctx: Context) -> dict[str, Any]:
     query = _asked_filters(query, question, catalog)
     if ctx.values is not None:
         query = _named_values(query, question, catalog, ctx.values)
+    query = _years_compared(query, question, catalog)
+    query = _shared(query, question, catalog)
     query = _ranked(query, question)
     compiled = compile_metric_query(query, catalog)
     return {
@@ -687,6 +699,65 @@ def _spoken_of(value: object, text: str) -> bool:
     """Whether a value's code, as a word, appears in a metric's definition text."""
     word = str(value).replace("_", " ").casefold()
     return bool(re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", text.replace("_", " ")))
+
+
+def _years_compared(query: MetricQuery, question: str, catalog: Catalog) -> MetricQuery:
+    """Two or more years named ("GMV in 2024 against 2025", 2024年和2025年) ask for the metric by year over them.
+
+    Only when no finer grain is asked ("monthly ... compared with the same month of 2024" is a year-over-year
+    series the model fills) and no days are named; the metric-time dimension (or another time dimension every
+    metric allows at year grain) is grouped by year, replacing a period comparison the model may have chosen.
+    """
+    years = named_years(question)
+    if len(years) < 2 or mentioned_grain(question, catalog) not in (None, "year"):
+        return query
+    if mentioned_dates(question, catalog.reference_date) is not None:
+        return query
+    time_dimensions = [
+        d.name
+        for name in _allowed(query, catalog)
+        if (d := catalog.dimension(name)) is not None and d.type == "time" and not d.filter_only
+        and "year" in d.time_grains
+    ]  # fmt: skip
+    if not time_dimensions:
+        return query
+    chosen = [d for d in query.dimensions if d in time_dimensions]
+    dimensions = list(query.dimensions)
+    if not chosen:
+        metric_time = [d for d in time_dimensions if (dim := catalog.dimension(d)) is not None and dim.metric_time]
+        dimensions.insert(0, (metric_time or time_dimensions)[0])
+    span = DateRange(start=date(min(years), 1, 1), end=date(max(years), 12, 31))
+    return query.model_copy(
+        update={
+            "dimensions": tuple(dimensions[:3]),
+            "time_grain": "year",
+            "time_range": span,
+            "comparison": "none" if query.comparison in ("period_over_period", "year_over_year") else query.comparison,
+        }
+    )
+
+
+def _shared(query: MetricQuery, question: str, catalog: Catalog) -> MetricQuery:
+    """Each row's share of the total, when the question asks for it (占比, "what share of") of a grouped sum.
+
+    A share needs a breakdown and metrics that add up (a rate has no share of a total), and no calculation. Two
+    breakdowns and "within" (各大区内部) ask for the share within each group of the first. The share is shown
+    alone unless the question asks for the value beside it ("with each one's share", 及其占比).
+    """
+    if not asks_share(question) or not query.dimensions or query.calculations or not query.metrics:
+        return query
+    if query.comparison in ("period_over_period", "year_over_year"):
+        return query
+    metrics = [catalog.metric(name) for name in query.metrics]
+    if any(m is None or not is_additive(catalog, m) for m in metrics):
+        return query
+    within = len(query.dimensions) >= 2 and shared_within(question)
+    return query.model_copy(
+        update={
+            "comparison": "share_within_group" if within else "share_of_total",
+            "comparison_output": "all" if share_with_value(question) else "change_only",
+        }
+    )
 
 
 def _ranked(query: MetricQuery, question: str) -> MetricQuery:

@@ -650,12 +650,19 @@ class RankingCues(_Model):
 
 
 class Vocabulary(_Model):
-    """The standard vocabulary a catalog picks from: relative periods, grain phrases, breakdown and ranking cues."""
+    """The standard vocabulary a catalog picks from (``knowledge/catalog/vocabulary.yaml``).
+
+    Periods, grain phrases, and the cues for breakdowns, rankings, shares and questions about the future.
+    """
 
     periods: tuple[PeriodDefinition, ...]
     grain_phrases: dict[TimeGrain, Synonyms]
     breakdown_cues: Synonyms
     ranking_cues: RankingCues
+    share_cues: Synonyms
+    within_cues: Synonyms
+    with_value_cues: Synonyms
+    future_cues: Synonyms
 
 
 @functools.cache

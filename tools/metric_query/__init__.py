@@ -10,6 +10,7 @@ builder. :func:`resolve_time_range` turns a period name such as ``last_month`` i
 from __future__ import annotations
 
 from tools.metric_query._columns import metric_column
+from tools.metric_query._validate import is_additive
 from tools.metric_query.compiler import CompiledQuery, OutputColumn, compile_metric_query
 from tools.metric_query.query import (
     Calculation,
@@ -41,6 +42,7 @@ __all__ = [
     "RelativePeriod",
     "TimeRange",
     "compile_metric_query",
+    "is_additive",
     "metric_column",
     "metric_query_model",
     "resolve_period",

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from graphs.metrics.linking import Ranking, mentioned_grain, mentioned_ranking, mentioned_values
-from graphs.metrics.nodes import _apply_evidence, _named_values, _ranked
+from graphs.metrics.linking import Ranking, asks_future, mentioned_grain, mentioned_ranking, mentioned_values
+from graphs.metrics.nodes import _apply_evidence, _named_values, _ranked, _shared, _years_compared
 from knowledge.catalog import Catalog, load_catalog
 from knowledge.warehouse import build_logistics_warehouse
 from tools.metric_query import DateRange, Filter, MetricQuery, OrderBy
@@ -197,3 +197,55 @@ def test_named_days_set_the_time_range_but_a_named_month_keeps_narrower_dates(ca
     assert _apply_evidence(wrong, "GMV in December 2025", catalog).time_range == DateRange(
         start=date(2025, 12, 1), end=date(2025, 12, 31)
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "comparison", "output"),
+    [
+        ("2025年各支付方式的订单占比是多少？", "share_of_total", "change_only"),
+        ("Show GMV by channel for 2025 with each one's share of the total.", "share_of_total", "all"),
+        ("2025年各渠道的成交额及其占比", "share_of_total", "all"),
+    ],
+)
+def test_a_share_of_a_grouped_sum_is_read_from_the_question(
+    question: str, comparison: str, output: str, catalog: Catalog
+) -> None:
+    filled = MetricQuery(metrics=("order_count",), dimensions=("payment_method",), time_range="this_year")
+    shared = _shared(filled, question, catalog)
+    assert (shared.comparison, shared.comparison_output) == (comparison, output)
+
+
+def test_a_share_within_groups_and_no_share_of_a_rate(logistics: Catalog, catalog: Catalog) -> None:
+    two = MetricQuery(metrics=("shipment_count",), dimensions=("region", "service_level"), time_range="last_year")
+    question = "Within each region, what share of last year's shipments went by each service level?"
+    assert _shared(two, question, logistics).comparison == "share_within_group"
+    rate = MetricQuery(metrics=("cancellation_rate",), dimensions=("channel",))
+    assert _shared(rate, "What share of orders were cancelled in each channel?", catalog) == rate
+    total = MetricQuery(metrics=("repeat_purchase_rate",))
+    assert _shared(total, "What share of 2025's paying customers ordered more than once?", catalog) == total
+
+
+def test_two_named_years_group_the_metric_by_year(catalog: Catalog, logistics: Catalog) -> None:
+    filled = MetricQuery(metrics=("gmv",), time_range="this_year", comparison="year_over_year")
+    compared = _years_compared(filled, "Compare total GMV in 2024 with 2025.", catalog)
+    assert compared.dimensions == ("order_date",) and compared.time_grain == "year"
+    assert compared.time_range == DateRange(start=date(2024, 1, 1), end=date(2025, 12, 31))
+    assert compared.comparison == "none"
+    monthly = MetricQuery(metrics=("shipment_count",), time_range="this_year", comparison="year_over_year")
+    question = "How did monthly shipment volume in 2025 grow compared with the same month of 2024?"
+    assert _years_compared(monthly, question, logistics) == monthly  # a finer grain: the model's series stands
+
+
+@pytest.mark.parametrize(
+    ("question", "future"),
+    [
+        ("明年双十一的成交额会是多少？", True),
+        ("Forecast GMV for next quarter", True),
+        ("下个月的订单量预计是多少？", True),
+        ("上个月的成交额是多少？", False),
+        ("How many orders were placed last month?", False),
+        ("2025年下半年各渠道的GMV", False),
+    ],
+)
+def test_questions_about_the_future_are_recognised(question: str, future: bool) -> None:
+    assert asks_future(question) is future
