@@ -9,7 +9,7 @@ words, Chinese substrings, a mention nested in a longer one does not count) are 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -67,28 +67,38 @@ def _terms(items: Iterable[Metric | Dimension]) -> Iterator[tuple[str, str]]:
             yield item.name, term
 
 
-def mentioned_values(question: str, catalog: Catalog, values: DimensionValues) -> dict[str, list[str | int | float]]:
+def mentioned_values(
+    question: str, catalog: Catalog, values: DimensionValues, *, among: Collection[str] | None = None
+) -> dict[str, list[str | int | float]]:
     """Dimension values the question names (直播, East China, wechat pay), per dimension, as the warehouse holds them.
 
-    A value counts when its code, English name or Chinese name appears in the question by the rules of
-    :func:`named_in`, and is not part of a longer mention of a metric, a dimension or another value: "一线城市"
-    names the city tier dimension, not a value inside it, and "delivered parcels" a metric. Numbers alone
-    ("3") never count: they are far likelier a count or a date than a code. A name several dimensions hold
-    counts for each of them; the caller keeps the ones its query can use.
+    A value counts when its code, English or Chinese name, or a name the catalog gives it (``value_names``)
+    appears in the question by the rules of :func:`named_in`, and is not part of a longer mention of a metric, a
+    dimension or another value: "delivered parcels" names a metric, and 一线 inside 新一线 is not Tier 1. Numbers
+    alone ("3") never count: they are far likelier a count or a date than a code. Only the dimensions in
+    ``among`` are looked at (default: all); a name that two of them hold (丢件: a lost parcel, a loss claim) is
+    ambiguous and counts for neither.
     """
     keys: dict[str, tuple[str, str | int | float]] = {}
     terms: list[tuple[str, str]] = list(_terms([*catalog.metrics, *catalog.dimensions]))
     for dimension, held in values.values.items():
+        if among is not None and dimension not in among:
+            continue
         for index, item in enumerate(held):
             key = f"\x00{dimension}\x00{index}"
             keys[key] = (dimension, item.value)
-            for text in dict.fromkeys((str(item.value).replace("_", " "), item.en, item.zh)):
+            for text in dict.fromkeys((str(item.value).replace("_", " "), item.en, item.zh, *item.aliases)):
                 if _nameable(text):
                     terms.append((key, text))
-    found: dict[str, list[str | int | float]] = {}
-    for _, _, key in term_spans(question, terms):
+    by_span: dict[tuple[int, int], list[tuple[str, str | int | float]]] = {}
+    for start, end, key in term_spans(question, terms):
         if key in keys:
-            dimension, value = keys[key]
+            by_span.setdefault((start, end), []).append(keys[key])
+    found: dict[str, list[str | int | float]] = {}
+    for named in by_span.values():
+        if len({dimension for dimension, _ in named}) > 1:
+            continue
+        for dimension, value in named:
             if value not in found.setdefault(dimension, []):
                 found[dimension].append(value)
     return found

@@ -657,30 +657,34 @@ def _named_values(query: MetricQuery, question: str, catalog: Catalog, values: D
     """Filter on the dimension values the question names (直播, East China), as the warehouse holds them.
 
     A 135M model often leaves out a filter the question states, or invents its value ("新墨" for a city). A value
-    the question names (:func:`~graphs.metrics.linking.mentioned_values`) becomes an ``eq`` (or ``in``) filter on
-    its dimension, replacing the model's filter there, when every metric of the query allows that dimension and
-    the value is not one the chosen metrics' own definitions speak of: "orders placed, cancelled ones included"
-    describes the metric, it does not ask for cancelled orders. A name several allowed dimensions hold is left
-    alone, as is a dimension the query groups by.
+    the question names (:func:`~graphs.metrics.linking.mentioned_values`) becomes an ``eq`` filter on its
+    dimension, replacing the model's filter there, when every metric of the query allows that dimension and the
+    value is not one the chosen metrics' own definitions speak of: "orders placed, cancelled ones included"
+    describes the metric, it does not ask for cancelled orders. One value of a dimension the query groups by is
+    left alone. Two or more values of one dimension ("全职和外包", "fresh-food against electronics shippers") are
+    compared: the query groups by the dimension and keeps only those values (all of them: no filter at all).
     """
     allowed = _allowed(query, catalog)
     definitions = " ".join(_definition_text(catalog, name) for name in _query_metrics(query)).casefold()
-    found = {
-        dimension: [v for v in held if not _spoken_of(v, definitions)]
-        for dimension, held in mentioned_values(question, catalog, values).items()
-        if dimension in allowed and dimension not in query.dimensions
-    }
-    found = {dimension: held for dimension, held in found.items() if held}
-    texts = [str(v) for held in found.values() for v in held]
     filters = {f.dimension: f for f in query.filters}
-    for dimension, held in found.items():
-        unique = [v for v in held if texts.count(str(v)) == 1]
-        if unique:
-            op = "eq" if len(unique) == 1 else "in"
-            filters[dimension] = Filter(dimension=dimension, op=op, values=tuple(unique))
-    if list(filters.values()) == list(query.filters):
+    dimensions = list(query.dimensions)
+    for dimension, held in mentioned_values(question, catalog, values, among=allowed).items():
+        named = [v for v in held if not _spoken_of(v, definitions)]
+        if not named or (len(named) == 1 and dimension in dimensions):
+            continue
+        if len(named) == 1:
+            filters[dimension] = Filter(dimension=dimension, op="eq", values=(named[0],))
+            continue
+        if dimension not in dimensions and len(dimensions) < 3:
+            dimensions.append(dimension)
+        every = {v.value for v in values.values.get(dimension, ())}
+        if values.complete.get(dimension) and set(named) == every:
+            filters.pop(dimension, None)
+        else:
+            filters[dimension] = Filter(dimension=dimension, op="in", values=tuple(named))
+    if list(filters.values()) == list(query.filters) and dimensions == list(query.dimensions):
         return query
-    return query.model_copy(update={"filters": tuple(filters.values())[:5]})
+    return query.model_copy(update={"filters": tuple(filters.values())[:5], "dimensions": tuple(dimensions)})
 
 
 def _query_metrics(query: MetricQuery) -> list[str]:

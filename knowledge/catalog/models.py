@@ -190,6 +190,20 @@ class Column(_Model):
     values: tuple[EnumValue, ...] | None = Field(
         default=None, description="The complete list of values the column takes, when it is enumerable."
     )
+    value_names: dict[str, Synonyms] = Field(
+        default_factory=dict,
+        description="What people call some values, per language, when no column holds those names: "
+        "{Tier 1: {zh: [一线]}, wechat_pay: {zh: [微信支付]}}. The agent reads them in questions as the value.",
+    )
+
+    @model_validator(mode="after")
+    def _named_values(self) -> Column:
+        if self.values is not None and self.value_names:
+            listed = {str(v) for v in self.values}
+            unknown = [name for name in self.value_names if name not in listed]
+            if unknown:
+                raise ValueError(f"value_names names {', '.join(map(repr, unknown))}, which `values` does not list")
+        return self
 
 
 class Table(_Model):

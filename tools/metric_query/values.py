@@ -34,11 +34,19 @@ class ValueReadError(KubeAIError):
 
 @dataclass(frozen=True, kw_only=True)
 class ValueName:
-    """A value a dimension holds, and how a question names it in each language."""
+    """A value a dimension holds, and how a question names it in each language.
+
+    Attributes:
+        value: The value as the dimension's column holds it.
+        en: Its English name (a ``*_en`` sibling column, else the value).
+        zh: Its Chinese name (a sibling column holding Chinese, else the value).
+        aliases: Other names the catalog gives it (the column's ``value_names``), in any language.
+    """
 
     value: str | int | float
     en: str
     zh: str
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,13 +90,22 @@ def read_dimension_values(
             rows = runner.run(check_sql(sql, gate).sql, max_rows=max_values, timeout_s=timeout_s).frame
         except KubeAIError as exc:
             raise ValueReadError(f"Cannot read the values of dimension {dimension.name!r}: {exc}") from None
-        names = [_named(row, columns) for row in rows.itertuples(index=False, name=None)]
+        aliases = _value_names(catalog, dimension)
+        names = [_named(row, columns, aliases) for row in rows.itertuples(index=False, name=None)]
         values[dimension.name] = tuple(name for name in names if name is not None)
         complete[dimension.name] = len(rows) < max_values
     return DimensionValues(values=values, complete=complete)
 
 
-def _named(row: tuple[object, ...], columns: list[str]) -> ValueName | None:
+def _value_names(catalog: Catalog, dimension: Dimension) -> dict[str, tuple[str, ...]]:
+    """The catalog's other names for the values of a plain-column dimension (its column's ``value_names``)."""
+    found = re.fullmatch(rf"{re.escape(dimension.source_table)}\.(\w+)", dimension.expression.strip())
+    table = catalog.table(dimension.source_table)
+    column = table.column(found.group(1)) if table is not None and found is not None else None
+    return {value: names.all() for value, names in column.value_names.items()} if column is not None else {}
+
+
+def _named(row: tuple[object, ...], columns: list[str], aliases: dict[str, tuple[str, ...]]) -> ValueName | None:
     """One row (the value, then its sibling columns) as a :class:`ValueName`; ``None`` for a blank value."""
     value = row[0]
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -99,7 +116,7 @@ def _named(row: tuple[object, ...], columns: list[str]) -> ValueName | None:
     en = en_columns[0] if en_columns else next((t for t in texts if not _CJK.search(t)), str(value))
     plain = value.item() if hasattr(value, "item") else value
     assert isinstance(plain, str | int | float)
-    return ValueName(value=plain, en=en.replace("_", " "), zh=zh)
+    return ValueName(value=plain, en=en.replace("_", " "), zh=zh, aliases=aliases.get(str(plain), ()))
 
 
 def value_columns(catalog: Catalog, dimension: Dimension) -> list[str]:

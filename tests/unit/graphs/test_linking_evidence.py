@@ -83,16 +83,28 @@ def test_named_values_are_found_in_both_languages(
 
 
 def test_a_value_inside_a_longer_name_is_not_a_value(catalog: Catalog, demo_values: DimensionValues) -> None:
-    # 一线城市 is a synonym of the city tier dimension; numbers are never codes.
-    assert mentioned_values("今年一线城市的成交额是多少？", catalog, demo_values) == {}
+    # 一线 (Tier 1, from the catalog's value_names) inside 新一线 is New Tier 1 only; numbers are never codes.
+    assert mentioned_values("今年一线城市的成交额是多少？", catalog, demo_values) == {"city_tier": ["Tier 1"]}
+    assert mentioned_values("今年新一线城市的成交额是多少？", catalog, demo_values) == {"city_tier": ["New Tier 1"]}
     assert mentioned_values("orders with 3 items", catalog, demo_values) == {}
 
 
 def test_logistics_values_are_found_too(logistics: Catalog, logistics_values: DimensionValues) -> None:
     found = mentioned_values("Monthly shipments from key accounts over the last 12 months", logistics, logistics_values)
     assert found == {"customer_segment": ["key_account"]}
+    # The catalog's value_names: what people call a code that no column names.
     found = mentioned_values("claim rate of fresh-food shippers against electronics", logistics, logistics_values)
-    assert found == {"industry": ["electronics"]}  # "fresh-food" is not "fresh food": a hyphen is no space
+    assert found == {"industry": ["fresh_food", "electronics"]}
+    assert mentioned_values("全职和外包的快递员今年分别送了多少件？", logistics, logistics_values) == {
+        "employment_type": ["full_time", "contractor"]
+    }
+
+
+def test_a_name_two_dimensions_hold_names_neither(logistics: Catalog, logistics_values: DimensionValues) -> None:
+    # 丢件 is a lost shipment and a loss claim: ambiguous unless the query's metrics allow only one of them.
+    assert mentioned_values("上个月丢件多少", logistics, logistics_values) == {}
+    only_claims = mentioned_values("上个月丢件多少", logistics, logistics_values, among=["claim_type"])
+    assert only_claims == {"claim_type": ["loss"]}
 
 
 def test_a_named_value_becomes_the_filter_replacing_an_invented_one(
@@ -122,14 +134,18 @@ def test_a_named_value_is_not_forced_on_a_metric_without_its_dimension(
     assert _named_values(filled, "上个月直播渠道的新注册用户", catalog, demo_values) == filled
 
 
-def test_a_dimension_the_query_groups_by_keeps_every_value(
-    logistics: Catalog, logistics_values: DimensionValues
-) -> None:
+def test_several_named_values_are_compared_side_by_side(logistics: Catalog, logistics_values: DimensionValues) -> None:
     filled = MetricQuery(metrics=("shipment_count",))
     linked = _named_values(filled, "shipments from key accounts", logistics, logistics_values)
     assert linked.filters == (Filter(dimension="customer_segment", values=("key_account",)),)
-    grouped = MetricQuery(metrics=("shipment_count",), dimensions=("customer_segment",))
-    assert _named_values(grouped, "key accounts vs sme shipments", logistics, logistics_values) == grouped
+    question = "How does the claim rate of fresh-food shippers compare with electronics shippers this year?"
+    compared = _named_values(MetricQuery(metrics=("claim_rate",)), question, logistics, logistics_values)
+    assert compared.dimensions == ("industry",)
+    assert compared.filters == (Filter(dimension="industry", op="in", values=("fresh_food", "electronics")),)
+    # Every value named: a breakdown, no filter.
+    question = "最近30天，送货上门、快递柜、自提各签收了多少件？"
+    every = _named_values(MetricQuery(metrics=("delivered_count",)), question, logistics, logistics_values)
+    assert every.dimensions == ("delivery_method",) and every.filters == ()
 
 
 @pytest.mark.parametrize(
