@@ -34,7 +34,8 @@ def _retry_or_abstain(state: State, runtime: Runtime[Context]) -> Literal["gener
 def after_generate(state: State, runtime: Runtime[Context]) -> Literal["gate", "generate", "abstain"]:
     """A query that failed to compile or validate goes back to the model with the error.
 
-    A tuned adapter that marked the question unanswerable ends the turn with that abstention.
+    A tuned adapter that marked the question unanswerable ends the turn with that abstention, unless the question
+    names a catalog metric: then the repair attempt asks the base model.
     """
     if state.abstained:
         return "abstain"

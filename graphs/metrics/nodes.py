@@ -377,10 +377,7 @@ async def generate(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             update.update(column_info=[], column_source="")  # no compiler: the chart infers the roles
         elif ctx.tuned_model is not None and state.attempts == 0:
             fitted, result, tuned = await _ask_tuned(state, ctx)
-            if tuned is None:
-                update.update(path="structured", sql=None, query=None, abstained=True, reason=_unanswerable(state))
-            else:
-                update.update(_compiled(tuned, state, ctx))
+            update.update(_tuned_update(tuned, state, ctx))
         else:
             prompt = load_prompt(PROMPTS, "generate_query")
             fitted = await fit_to_context(
@@ -463,6 +460,21 @@ async def _ask_tuned(state: State, ctx: Context) -> tuple[FittedPrompt, Structur
     schema = tuned_output_model(named or shown, dimensions, periods=[p.name for p in catalog.periods()])
     result = await ctx.llm.structured(fitted.messages, schema, model=ctx.tuned_model, max_tokens=_QUERY_TOKENS)
     return fitted, result, tuned_query(result.value)
+
+
+def _tuned_update(query: MetricQuery | None, state: State, ctx: Context) -> dict[str, Any]:
+    """The ``generate`` update for the adapter's answer: the compiled query, an abstention, or a repair.
+
+    The adapter says the catalog cannot answer, yet the question names a metric the catalog defines: the two
+    disagree, so the repair attempt (the base model with the full prompt) decides instead of a false "can't".
+    """
+    if query is not None:
+        return _compiled(query, state, ctx)
+    if state.linked_metrics:
+        names = ", ".join(state.linked_metrics)
+        error = f"the adapter marked the question unanswerable, but it names the catalog metric(s) {names}"
+        return {"path": "structured", "sql": None, "query": None, "errors": [*state.errors, error]}
+    return {"path": "structured", "sql": None, "query": None, "abstained": True, "reason": _unanswerable(state)}
 
 
 def _unanswerable(state: State) -> str:

@@ -89,7 +89,7 @@ async def test_the_adapter_gets_the_short_prompt_and_its_query_is_answered(
 async def test_an_unanswerable_answer_abstains_without_asking_again(tmp_path: Path, warehouse: Path) -> None:
     client, chat = scripted_client({"unanswerable": True}, default_model=BASE)
     async with MetricsAgent.open(project(tmp_path, warehouse), llm=client, tuned_model=ADAPTER) as agent:
-        result = await agent.ask("What was GMV per employee headcount last month?")
+        result = await agent.ask("What was the employee headcount last month?")
     assert result.abstained
     assert result.reason == "the metric catalog holds nothing that answers this question"
     assert result.sql is None and result.frame.empty
@@ -99,10 +99,25 @@ async def test_an_unanswerable_answer_abstains_without_asking_again(tmp_path: Pa
 async def test_an_unanswerable_answer_in_chinese_gives_a_chinese_reason(tmp_path: Path, warehouse: Path) -> None:
     client, chat = scripted_client({"unanswerable": True}, default_model=BASE)
     async with MetricsAgent.open(project(tmp_path, warehouse), llm=client, tuned_model=ADAPTER) as agent:
-        result = await agent.ask("上个月各地区的GMV对应的碳排放量是多少？")
+        result = await agent.ask("上个月各地区的碳排放量是多少？")
     assert result.abstained and result.language == "zh"
     assert "指标目录" in result.reason
     assert len(chat.prompts) == 1
+
+
+async def test_an_unanswerable_answer_to_a_question_naming_a_metric_is_asked_again(
+    tmp_path: Path, warehouse: Path
+) -> None:
+    # The adapter and the catalog disagree (这星期GMV names a catalog metric): the base model's repair decides,
+    # so a plain metric question is not declined. The price: "GMV per employee headcount" is answered with GMV.
+    client, chat = scripted_client({"unanswerable": True}, GMV_BY_REGION, default_model=BASE)
+    async with MetricsAgent.open(project(tmp_path, warehouse), llm=client, tuned_model=ADAPTER) as agent:
+        result = await agent.ask(QUESTION)
+    assert not result.abstained, result.reason
+    assert result.query is not None and result.query["metrics"] == ["gmv"]
+    (first, _), (second, system) = calls(chat)
+    assert (first, second) == (ADAPTER, BASE) and "## Instruction" in system
+    assert "names the catalog metric(s) gmv" in str(chat.prompts[1][-1].content)
 
 
 @pytest.mark.parametrize(
