@@ -428,7 +428,7 @@ def _compiled(query: MetricQuery, state: State, ctx: Context) -> dict[str, Any]:
     catalog, question = ctx.catalog, state.standalone_question
     query = _focus(query, ranked=state.metric_names, named=len(state.linked_metrics))
     query = _apply_evidence(query, question, catalog)
-    query = _asked_filters(query, question, catalog)
+    query = _asked_filters(query, question, catalog, ctx.values)
     if ctx.values is not None:
         query = _named_values(query, question, catalog, ctx.values)
     query = _years_compared(query, question, catalog)
@@ -620,13 +620,15 @@ def _named_year(question: str, query: MetricQuery, catalog: Catalog) -> DateRang
     return DateRange(start=start, end=end - timedelta(days=1))
 
 
-def _asked_filters(query: MetricQuery, question: str, catalog: Catalog) -> MetricQuery:
+def _asked_filters(
+    query: MetricQuery, question: str, catalog: Catalog, values: DimensionValues | None = None
+) -> MetricQuery:
     """Drop filters on categorical values the question never names, and move a period written as a filter.
 
-    A small model copies filters from its examples (华东 in "monthly GMV over the last 12 months"). A filter on a
-    categorical dimension stays when one of its values, or any value the catalog enumerates for that dimension
-    (its codes and names in other languages), appears in the question; filters on dates, numbers and dimensions
-    without enumerated values are the model's to judge.
+    A small model copies filters from its examples (华东 in "monthly GMV over the last 12 months") or invents a
+    value ("新墨" as a city). A filter on a categorical dimension stays when one of its values, or any value the
+    catalog enumerates or the warehouse holds for that dimension (with their names in both languages), appears in
+    the question; filters on dates, numbers and dimensions with no known values are the model's to judge.
     """
     text = question.casefold()
 
@@ -647,7 +649,7 @@ def _asked_filters(query: MetricQuery, question: str, catalog: Catalog) -> Metri
         if dimension is None or dimension.type != "categorical":
             kept.append(item)
             continue
-        known = dimension_values(catalog, dimension)
+        known = [*dimension_values(catalog, dimension), *_held_names(values, dimension.name)]
         if not known or any(named(v) for v in item.values) or any(named(v) for v in known):
             kept.append(item)
     if len(kept) == len(query.filters):
@@ -656,6 +658,15 @@ def _asked_filters(query: MetricQuery, question: str, catalog: Catalog) -> Metri
     if period is not None and query.time_range == "all_time":
         update["time_range"] = period
     return query.model_copy(update=update)
+
+
+def _held_names(values: DimensionValues | None, dimension: str) -> list[str]:
+    """Every name of every value the warehouse holds for a dimension (code, English, Chinese, catalog aliases)."""
+    if values is None:
+        return []
+    return [
+        name for item in values.values.get(dimension, ()) for name in (str(item.value), item.en, item.zh, *item.aliases)
+    ]
 
 
 def _allowed(query: MetricQuery, catalog: Catalog) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from graphs.metrics.linking import Ranking, asks_future, mentioned_grain, mentioned_ranking, mentioned_values
-from graphs.metrics.nodes import _apply_evidence, _named_values, _ranked, _shared, _years_compared
+from graphs.metrics.nodes import _apply_evidence, _asked_filters, _named_values, _ranked, _shared, _years_compared
 from knowledge.catalog import Catalog, load_catalog
 from knowledge.warehouse import build_logistics_warehouse
 from tools.metric_query import DateRange, Filter, MetricQuery, OrderBy
@@ -265,3 +265,14 @@ def test_two_named_years_group_the_metric_by_year(catalog: Catalog, logistics: C
 )
 def test_questions_about_the_future_are_recognised(question: str, future: bool) -> None:
     assert asks_future(question) is future
+
+
+def test_an_invented_value_is_dropped_when_the_warehouse_knows_the_dimension(
+    catalog: Catalog, demo_values: DimensionValues
+) -> None:
+    # The catalog enumerates no cities, the warehouse does: 新墨 is none of them and the question names none.
+    invented = MetricQuery(metrics=("gmv",), filters=(Filter(dimension="city", values=("新墨",)),))
+    assert _asked_filters(invented, "今年一线城市的成交额是多少？", catalog, demo_values).filters == ()
+    assert _asked_filters(invented, "今年一线城市的成交额是多少？", catalog).filters == invented.filters  # no values
+    shanghai = MetricQuery(metrics=("gmv",), filters=(Filter(dimension="city", values=("上海",)),))
+    assert _asked_filters(shanghai, "上海今年的成交额", catalog, demo_values) == shanghai
