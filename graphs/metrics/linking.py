@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from knowledge.catalog import Catalog, Dimension, Metric, Synonyms
-from knowledge.catalog.models import standard_vocabulary
+from knowledge.catalog.models import Occasion, standard_vocabulary
 from knowledge.catalog.retrieval import named_in, term_spans
 from tools.metric_query.values import DimensionValues
 
@@ -26,6 +26,7 @@ __all__ = [
     "mentioned_dimensions",
     "mentioned_grain",
     "mentioned_metrics",
+    "mentioned_occasion",
     "mentioned_period",
     "mentioned_periods",
     "mentioned_ranking",
@@ -134,6 +135,16 @@ def mentioned_period(question: str, catalog: Catalog) -> str | None:
     terms = [(period.name, phrase) for period in catalog.periods() for phrase in _phrases(period.phrases)]
     found = named_in(question, terms)
     return next(iter(found)) if len(found) == 1 else None
+
+
+def mentioned_occasion(question: str, catalog: Catalog) -> Occasion | None:
+    """The one occasion of the catalog's calendar the question names (双十一, 618), if exactly one."""
+    occasions = catalog.conventions.occasions
+    terms = [(o.name, phrase) for o in occasions for phrase in (o.label.en, o.label.zh, *o.phrases.all())]
+    found = named_in(question, terms)
+    if len(found) != 1:
+        return None
+    return next(o for o in occasions if o.name in found)
 
 
 def named_years(question: str) -> set[int]:

@@ -31,6 +31,7 @@ from graphs.metrics.linking import (
     mentioned_dimensions,
     mentioned_grain,
     mentioned_metrics,
+    mentioned_occasion,
     mentioned_period,
     mentioned_periods,
     mentioned_ranking,
@@ -538,10 +539,13 @@ def _apply_evidence(query: MetricQuery, question: str, catalog: Catalog) -> Metr
     updates: dict[str, Any] = {}
     period = mentioned_period(question, catalog)
     span = _named_span(question, query, catalog) if period is None else None
+    occasion = _named_occasion(question, catalog) if period is None and span is None else None
     if period is not None:
         updates["time_range"] = period
     elif span is not None:
         updates["time_range"] = span
+    elif occasion is not None:
+        updates["time_range"] = occasion
     else:
         year = _named_year(question, query, catalog)
         if year is not None:
@@ -585,6 +589,23 @@ def _named_span(question: str, query: MetricQuery, catalog: Catalog) -> DateRang
         filled = _filled_dates(query, catalog)
         if filled is not None and start <= filled[0] and filled[1] <= after:
             return None
+    return DateRange(start=start, end=end)
+
+
+def _named_occasion(question: str, catalog: Catalog) -> DateRange | None:
+    """The days of a catalog occasion the question names (2024年双十一), in the year it names.
+
+    No year named: the reference date's year, or the year before when the occasion would still be ahead.
+    Several years named (a comparison) are left to the model.
+    """
+    occasion = mentioned_occasion(question, catalog)
+    years = named_years(question)
+    if occasion is None or len(years) > 1:
+        return None
+    reference = catalog.reference_date
+    start, end = occasion.days(min(years) if years else reference.year)
+    if not years and start > reference:
+        start, end = occasion.days(reference.year - 1)
     return DateRange(start=start, end=end)
 
 

@@ -17,6 +17,7 @@ columns, joins, derived metrics) are checked by the loader, which knows the file
 
 from __future__ import annotations
 
+import calendar
 import functools
 import json
 import re
@@ -43,6 +44,7 @@ __all__ = [
     "Localized",
     "Metric",
     "MetricFormat",
+    "Occasion",
     "PeriodDefinition",
     "RankingCues",
     "Synonyms",
@@ -438,6 +440,47 @@ PeriodItem = Annotated[
 """A standard period's name, or a definition of the business's own."""
 
 
+_MONTH_DAY = r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+
+
+class Occasion(_Model):
+    """A day or span of days the business names every year (双十一 is 11-11, 618 runs 06-01 to 06-18).
+
+    A question naming the occasion means those days in the year it names, else the reference date's year (the
+    year before when that would lie after the reference date).
+    """
+
+    name: Name
+    label: Localized
+    phrases: Synonyms = Field(default=Synonyms(), description="Words that name the occasion, per language.")
+    start: str = Field(pattern=_MONTH_DAY, description="First day, MM-DD.")
+    end: str | None = Field(default=None, pattern=_MONTH_DAY, description="Last day, MM-DD (default: the start).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _labels(cls, data: Any) -> Any:
+        return _fill_label(data, "phrases")
+
+    @model_validator(mode="after")
+    def _days(self) -> Occasion:
+        for day in (self.start, self.end or self.start):
+            month, number = (int(part) for part in day.split("-"))
+            if number > calendar.monthrange(2024, month)[1]:  # 2024: a leap year, so 02-29 is allowed
+                raise ValueError(f"{day} is not a day of the year")
+        if (self.end or self.start) < self.start:
+            raise ValueError(f"end {self.end} is before start {self.start}; an occasion stays inside one year")
+        return self
+
+    def days(self, year: int) -> tuple[date, date]:
+        """The occasion's first and last day in ``year`` (02-29 falls back to 02-28 outside leap years)."""
+        return _month_day(year, self.start), _month_day(year, self.end or self.start)
+
+
+def _month_day(year: int, text: str) -> date:
+    month, day = (int(part) for part in text.split("-"))
+    return date(year, month, min(day, calendar.monthrange(year, month)[1]))
+
+
 class Conventions(_Model):
     """What a business states once: its 'today', the periods it names, its fiscal year, formats and rules."""
 
@@ -466,6 +509,9 @@ class Conventions(_Model):
     )
     breakdown_cues: Synonyms | None = Field(
         default=None, description="Words before a dimension that ask for a breakdown (default: the standard)."
+    )
+    occasions: tuple[Occasion, ...] = Field(
+        default=(), description="Days the business names every year (双十一, 618) and the dates they cover."
     )
     notes: tuple[str, ...] = Field(default=(), description="Business rules stated once; they reach the prompt.")
 

@@ -12,6 +12,7 @@ import pytest
 from graphs.metrics.linking import Ranking, asks_future, mentioned_grain, mentioned_ranking, mentioned_values
 from graphs.metrics.nodes import _apply_evidence, _asked_filters, _named_values, _ranked, _shared, _years_compared
 from knowledge.catalog import Catalog, load_catalog
+from knowledge.catalog.models import Occasion
 from knowledge.warehouse import build_logistics_warehouse
 from tools.metric_query import DateRange, Filter, MetricQuery, OrderBy
 from tools.metric_query.values import DimensionValues, ValueReadError, read_dimension_values
@@ -276,3 +277,41 @@ def test_an_invented_value_is_dropped_when_the_warehouse_knows_the_dimension(
     assert _asked_filters(invented, "今年一线城市的成交额是多少？", catalog).filters == invented.filters  # no values
     shanghai = MetricQuery(metrics=("gmv",), filters=(Filter(dimension="city", values=("上海",)),))
     assert _asked_filters(shanghai, "上海今年的成交额", catalog, demo_values) == shanghai
+
+
+@pytest.mark.parametrize(
+    ("question", "days"),
+    [
+        ("2024年双十一那天的成交额是多少？", (date(2024, 11, 11), date(2024, 11, 11))),
+        ("GMV on Singles Day 2024", (date(2024, 11, 11), date(2024, 11, 11))),
+        ("2025年618大促期间的成交额", (date(2025, 6, 1), date(2025, 6, 18))),
+        ("双十二的订单量", (date(2025, 12, 12), date(2025, 12, 12))),  # the reference year: 2025-12-31
+    ],
+)
+def test_an_occasion_of_the_catalog_sets_its_days(question: str, days: tuple[date, date], catalog: Catalog) -> None:
+    filled = MetricQuery(metrics=("gmv",), time_range="all_time")
+    assert _apply_evidence(filled, question, catalog).time_range == DateRange(start=days[0], end=days[1])
+
+
+def test_two_occasions_or_years_leave_the_dates_to_the_model(catalog: Catalog) -> None:
+    filled = MetricQuery(metrics=("gmv",), time_range="all_time")
+    assert _apply_evidence(filled, "双12和双11的GMV", catalog).time_range == "all_time"
+
+
+@pytest.mark.parametrize(
+    ("occasion", "error"),
+    [
+        ({"start": "02-30"}, "not a day of the year"),
+        ({"start": "11-11", "end": "01-01"}, "stays inside one year"),
+        ({"start": "1111"}, "String should match pattern"),
+    ],
+)
+def test_a_malformed_occasion_is_refused(occasion: dict[str, str], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        Occasion.model_validate({"name": "sale", "label": {"en": "sale"}, **occasion})
+
+
+def test_an_occasion_on_february_29_falls_back_outside_leap_years() -> None:
+    leap = Occasion.model_validate({"name": "leap", "label": {"en": "leap day"}, "start": "02-29"})
+    assert leap.days(2025) == (date(2025, 2, 28), date(2025, 2, 28))
+    assert leap.days(2024) == (date(2024, 2, 29), date(2024, 2, 29))
