@@ -52,8 +52,8 @@ from graphs.metrics import (
     result_frame,
 )
 from knowledge.catalog import (
-    CATALOG_COLLECTION,
     Catalog,
+    catalog_collection,
     catalog_entries,
     demo_catalog_path,
     load_catalog,
@@ -496,7 +496,7 @@ def ensure_indexed(
     max_entries: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> bool:
-    """Bring the catalog's index up to date; returns whether anything had to change.
+    """Bring the catalog's index (its own collection, :func:`catalog_collection`) up to date; True if it changed.
 
     Only entries that are new or whose text changed are embedded, and entries no longer in the catalog are
     deleted: editing one metric of a large catalog re-embeds that metric's entries, not the whole catalog.
@@ -521,14 +521,15 @@ def ensure_indexed(
         )
     if progress is not None:
         progress("comparing the catalog with its index", 0, None)
-    stored = {h.id: h.text for h in knowledge.get(CATALOG_COLLECTION)}
+    collection = catalog_collection(catalog)
+    stored = {h.id: h.text for h in knowledge.get(collection)}
     changed = [e for e in entries if stored.get(e.id) != e.text]
     wanted = {e.id for e in entries}
     stale = [entry_id for entry_id in stored if entry_id not in wanted]
     if changed:
-        knowledge.index(CATALOG_COLLECTION, changed, progress=progress, what="embedding catalog entries")
+        knowledge.index(collection, changed, progress=progress, what="embedding catalog entries")
     if stale:  # after the new entries are stored: a failure never leaves the index with fewer entries
-        knowledge.delete(CATALOG_COLLECTION, ids=stale)
+        knowledge.delete(collection, ids=stale)
     return bool(changed or stale)
 
 

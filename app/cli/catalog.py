@@ -84,16 +84,17 @@ def index(
     ] = False,
 ) -> None:
     """Embed every metric, dimension and example into the knowledge base (collection ``catalog``)."""
-    from knowledge.catalog import CATALOG_COLLECTION, index_catalog, load_catalog
+    from knowledge.catalog import catalog_collection, index_catalog, load_catalog
     from knowledge.index import open_knowledge_base
 
     catalog = load_catalog(file)
     cfg = load_project_config(ctx)
     with open_knowledge_base(embeddings=cfg.embeddings, store=cfg.vector_store, data_dir=cfg.data_dir) as kb:
-        result = index_catalog(kb, catalog, collection=CATALOG_COLLECTION, prune=not keep_stale)
+        collection = catalog_collection(catalog)
+        result = index_catalog(kb, catalog, collection=collection, prune=not keep_stale)
     report = result.report
     typer.echo(
-        f"indexed {report.indexed} entries into collection {CATALOG_COLLECTION!r} in {report.seconds:.1f} s"
+        f"indexed {report.indexed} entries into collection {collection!r} in {report.seconds:.1f} s"
         + (f", removed {result.removed} stale" if result.removed else "")
     )
 

@@ -44,7 +44,7 @@ from graphs.metrics.result import ColumnInfo, compiled_columns, describes, displ
 from graphs.metrics.state import NEW_TURN, State, conversation
 from graphs.metrics.tuned import TUNED_PROMPT, tuned_output_model, tuned_query, tuned_values
 from graphs.shared import fit_to_context, node_tokens
-from knowledge.catalog import Catalog, retrieve_catalog
+from knowledge.catalog import Catalog, catalog_collection, retrieve_catalog
 from knowledge.catalog.documents import dimension_values
 from kubeai.errors import (
     MetricQueryError,
@@ -217,6 +217,7 @@ async def retrieve(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
             dimensions_k=ctx.retrieval_k,
             examples_k=ctx.max_examples,
             alpha=ctx.alpha,
+            collection=catalog_collection(catalog),
         )
         metrics = [str(h.metadata.get("name", "")) for h in matches.metrics]
         dimensions = [str(h.metadata.get("name", "")) for h in matches.dimensions]

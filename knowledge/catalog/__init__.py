@@ -10,6 +10,7 @@ from knowledge.catalog.documents import (
     CATALOG_COLLECTION,
     CatalogEntry,
     CatalogIndexResult,
+    catalog_collection,
     catalog_entries,
     index_catalog,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "Synonyms",
     "Table",
     "WarehouseSpec",
+    "catalog_collection",
     "catalog_entries",
     "catalog_json_schema",
     "check_catalog",

@@ -14,6 +14,7 @@ dimension and also uses the terms for exact matching.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ __all__ = [
     "CATALOG_COLLECTION",
     "CatalogEntry",
     "CatalogIndexResult",
+    "catalog_collection",
     "catalog_entries",
     "dimension_entry",
     "dimension_values",
@@ -38,6 +40,21 @@ CATALOG_COLLECTION = "catalog"
 _KINDS = ["metric", "dimension", "example"]
 MAIN_PART = "main"
 TERM_PART = "term"
+
+
+def catalog_collection(catalog: Catalog) -> str:
+    """The collection one catalog's entries live in: ``catalog_<name>``.
+
+    Each catalog has its own, so two catalogs used with one data folder (the demo and the logistics catalog, or
+    a team's two warehouses) never prune each other's entries when either is brought up to date. A name too long
+    for a collection keeps its start and gains a hash of the whole.
+    """
+    name = f"{CATALOG_COLLECTION}_{catalog.name}"
+    if len(name) <= 63:
+        return name
+    digest = hashlib.sha256(catalog.name.encode("utf-8")).hexdigest()[:12]
+    return f"{name[:50]}_{digest}"
+
 
 CatalogEntry = Entry
 """A catalog item as a retrieval entry: ``id``, ``text`` and scalar ``metadata`` (kind, name, table, ...)."""

@@ -11,7 +11,7 @@ from langchain_core.embeddings import DeterministicFakeEmbedding
 from pydantic import Field
 
 from agents.metrics import MetricsAgent, ensure_indexed
-from knowledge.catalog import CATALOG_COLLECTION, catalog_entries, demo_catalog_path, load_catalog
+from knowledge.catalog import catalog_collection, catalog_entries, demo_catalog_path, load_catalog
 from knowledge.index import KnowledgeBase
 from knowledge.stores import open_store
 from kubeai.config import ProjectConfig, VectorStoreConfig
@@ -71,7 +71,7 @@ def test_only_changed_entries_are_embedded_and_removed_ones_deleted(kb: Knowledg
     assert ensure_indexed(kb, edited) is True
     assert len(embedder.embedded) == 1  # the one metric whose text changed
     assert "Orders not cancelled." in embedder.embedded[0]
-    stored = {hit.id for hit in kb.get(CATALOG_COLLECTION)}
+    stored = {hit.id for hit in kb.get(catalog_collection(edited))}
     assert stored == {entry.id for entry in catalog_entries(edited)}
     assert "metric:avg_discount" not in stored
 
@@ -87,8 +87,18 @@ def test_a_catalog_over_the_limit_is_refused_before_embedding(kb: KnowledgeBase)
         f"dimensions, examples and names), over the limit of {entries - 1:,} (metrics_agent.max_catalog_entries); "
         "split the catalog, or raise the limit."
     )
-    assert kb.get(CATALOG_COLLECTION) == []
+    assert kb.get(catalog_collection(catalog)) == []
     assert ensure_indexed(kb, catalog, max_entries=entries) is True
+
+
+def test_two_catalogs_in_one_data_folder_keep_their_own_entries(kb: KnowledgeBase) -> None:
+    demo = load_catalog(demo_catalog_path())
+    logistics = load_catalog(demo_catalog_path().parents[1] / "logistics" / "catalog.yaml")
+    assert catalog_collection(demo) != catalog_collection(logistics)
+    ensure_indexed(kb, demo)
+    ensure_indexed(kb, logistics)  # used to prune every demo entry as stale
+    assert {hit.id for hit in kb.get(catalog_collection(demo))} == {e.id for e in catalog_entries(demo)}
+    assert ensure_indexed(kb, demo) is False  # nothing to embed again
 
 
 async def test_opening_the_agent_reports_loading_the_catalog(tmp_path: Path) -> None:
