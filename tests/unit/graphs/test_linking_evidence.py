@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from graphs.metrics.evidence import apply_evidence, asked_filters, named_values, ranked, shared, years_compared
 from graphs.metrics.linking import Ranking, asks_future, mentioned_grain, mentioned_ranking, mentioned_values
-from graphs.metrics.nodes import _apply_evidence, _asked_filters, _named_values, _ranked, _shared, _years_compared
 from knowledge.catalog import Catalog, load_catalog
 from knowledge.catalog.models import Occasion
 from knowledge.warehouse import build_logistics_warehouse
@@ -116,7 +116,7 @@ def test_a_named_value_becomes_the_filter_replacing_an_invented_one(
         time_range="last_month",
         filters=(Filter(dimension="channel", values=("app",)),),
     )
-    fixed = _named_values(filled, "上个月直播渠道有多少有效订单？", catalog, demo_values)
+    fixed = named_values(filled, "上个月直播渠道有多少有效订单？", catalog, demo_values)
     assert fixed.filters == (Filter(dimension="channel", op="eq", values=("live_stream",)),)
 
 
@@ -124,7 +124,7 @@ def test_a_value_the_metric_itself_speaks_of_is_no_filter(catalog: Catalog, demo
     # order_count is "Orders that were not cancelled"; the question describes the metric, not a status filter.
     filled = MetricQuery(metrics=("order_count",), time_range="last_month")
     question = "How many orders were placed last month, cancelled ones included?"
-    assert _named_values(filled, question, catalog, demo_values).filters == ()
+    assert named_values(filled, question, catalog, demo_values).filters == ()
 
 
 def test_a_named_value_is_not_forced_on_a_metric_without_its_dimension(
@@ -132,20 +132,20 @@ def test_a_named_value_is_not_forced_on_a_metric_without_its_dimension(
 ) -> None:
     assert "channel" not in catalog.allowed_dimensions("new_users")
     filled = MetricQuery(metrics=("new_users",), time_range="last_month")
-    assert _named_values(filled, "上个月直播渠道的新注册用户", catalog, demo_values) == filled
+    assert named_values(filled, "上个月直播渠道的新注册用户", catalog, demo_values) == filled
 
 
 def test_several_named_values_are_compared_side_by_side(logistics: Catalog, logistics_values: DimensionValues) -> None:
     filled = MetricQuery(metrics=("shipment_count",))
-    linked = _named_values(filled, "shipments from key accounts", logistics, logistics_values)
+    linked = named_values(filled, "shipments from key accounts", logistics, logistics_values)
     assert linked.filters == (Filter(dimension="customer_segment", values=("key_account",)),)
     question = "How does the claim rate of fresh-food shippers compare with electronics shippers this year?"
-    compared = _named_values(MetricQuery(metrics=("claim_rate",)), question, logistics, logistics_values)
+    compared = named_values(MetricQuery(metrics=("claim_rate",)), question, logistics, logistics_values)
     assert compared.dimensions == ("industry",)
     assert compared.filters == (Filter(dimension="industry", op="in", values=("fresh_food", "electronics")),)
     # Every value named: a breakdown, no filter.
     question = "最近30天，送货上门、快递柜、自提各签收了多少件？"
-    every = _named_values(MetricQuery(metrics=("delivered_count",)), question, logistics, logistics_values)
+    every = named_values(MetricQuery(metrics=("delivered_count",)), question, logistics, logistics_values)
     assert every.dimensions == ("delivery_method",) and every.filters == ()
 
 
@@ -188,12 +188,12 @@ def test_no_ranking_where_none_is_asked(question: str) -> None:
 
 def test_a_ranking_sorts_and_cuts_a_grouped_query_only() -> None:
     grouped = MetricQuery(metrics=("gmv",), dimensions=("payment_method",), time_range="last_month")
-    ranked = _ranked(grouped, "Which payment method brought in the most GMV last month?")
-    assert ranked.order_by == (OrderBy(target="gmv", direction="desc"),) and ranked.limit == 1
+    top = ranked(grouped, "Which payment method brought in the most GMV last month?")
+    assert top.order_by == (OrderBy(target="gmv", direction="desc"),) and top.limit == 1
     total = MetricQuery(metrics=("gmv",), time_range="last_month")
-    assert _ranked(total, "Which payment method brought in the most GMV last month?") == total
+    assert ranked(total, "Which payment method brought in the most GMV last month?") == total
     growth = grouped.model_copy(update={"comparison": "period_over_period"})
-    assert _ranked(growth, "which payment method grew the most") == growth
+    assert ranked(growth, "which payment method grew the most") == growth
 
 
 def test_a_grain_word_inside_a_dimension_name_is_no_grain(catalog: Catalog) -> None:
@@ -205,13 +205,13 @@ def test_a_grain_word_inside_a_dimension_name_is_no_grain(catalog: Catalog) -> N
 def test_named_days_set_the_time_range_but_a_named_month_keeps_narrower_dates(catalog: Catalog) -> None:
     filled = MetricQuery(metrics=("gmv",), time_range={"start": "2025-06-10", "end": "2025-06-30"})
     question = "2025年618大促期间（6月1日到18日）的成交额是多少？"
-    assert _apply_evidence(filled, question, catalog).time_range == DateRange(
+    assert apply_evidence(filled, question, catalog).time_range == DateRange(
         start=date(2025, 6, 1), end=date(2025, 6, 18)
     )
     week = MetricQuery(metrics=("gmv",), time_range={"start": "2025-12-01", "end": "2025-12-07"})
-    assert _apply_evidence(week, "GMV in the first week of December 2025", catalog).time_range == week.time_range
+    assert apply_evidence(week, "GMV in the first week of December 2025", catalog).time_range == week.time_range
     wrong = MetricQuery(metrics=("gmv",), time_range="all_time")
-    assert _apply_evidence(wrong, "GMV in December 2025", catalog).time_range == DateRange(
+    assert apply_evidence(wrong, "GMV in December 2025", catalog).time_range == DateRange(
         start=date(2025, 12, 1), end=date(2025, 12, 31)
     )
 
@@ -228,29 +228,29 @@ def test_a_share_of_a_grouped_sum_is_read_from_the_question(
     question: str, comparison: str, output: str, catalog: Catalog
 ) -> None:
     filled = MetricQuery(metrics=("order_count",), dimensions=("payment_method",), time_range="this_year")
-    shared = _shared(filled, question, catalog)
-    assert (shared.comparison, shared.comparison_output) == (comparison, output)
+    share = shared(filled, question, catalog)
+    assert (share.comparison, share.comparison_output) == (comparison, output)
 
 
 def test_a_share_within_groups_and_no_share_of_a_rate(logistics: Catalog, catalog: Catalog) -> None:
     two = MetricQuery(metrics=("shipment_count",), dimensions=("region", "service_level"), time_range="last_year")
     question = "Within each region, what share of last year's shipments went by each service level?"
-    assert _shared(two, question, logistics).comparison == "share_within_group"
+    assert shared(two, question, logistics).comparison == "share_within_group"
     rate = MetricQuery(metrics=("cancellation_rate",), dimensions=("channel",))
-    assert _shared(rate, "What share of orders were cancelled in each channel?", catalog) == rate
+    assert shared(rate, "What share of orders were cancelled in each channel?", catalog) == rate
     total = MetricQuery(metrics=("repeat_purchase_rate",))
-    assert _shared(total, "What share of 2025's paying customers ordered more than once?", catalog) == total
+    assert shared(total, "What share of 2025's paying customers ordered more than once?", catalog) == total
 
 
 def test_two_named_years_group_the_metric_by_year(catalog: Catalog, logistics: Catalog) -> None:
     filled = MetricQuery(metrics=("gmv",), time_range="this_year", comparison="year_over_year")
-    compared = _years_compared(filled, "Compare total GMV in 2024 with 2025.", catalog)
+    compared = years_compared(filled, "Compare total GMV in 2024 with 2025.", catalog)
     assert compared.dimensions == ("order_date",) and compared.time_grain == "year"
     assert compared.time_range == DateRange(start=date(2024, 1, 1), end=date(2025, 12, 31))
     assert compared.comparison == "none"
     monthly = MetricQuery(metrics=("shipment_count",), time_range="this_year", comparison="year_over_year")
     question = "How did monthly shipment volume in 2025 grow compared with the same month of 2024?"
-    assert _years_compared(monthly, question, logistics) == monthly  # a finer grain: the model's series stands
+    assert years_compared(monthly, question, logistics) == monthly  # a finer grain: the model's series stands
 
 
 @pytest.mark.parametrize(
@@ -273,10 +273,10 @@ def test_an_invented_value_is_dropped_when_the_warehouse_knows_the_dimension(
 ) -> None:
     # The catalog enumerates no cities, the warehouse does: 新墨 is none of them and the question names none.
     invented = MetricQuery(metrics=("gmv",), filters=(Filter(dimension="city", values=("新墨",)),))
-    assert _asked_filters(invented, "今年一线城市的成交额是多少？", catalog, demo_values).filters == ()
-    assert _asked_filters(invented, "今年一线城市的成交额是多少？", catalog).filters == invented.filters  # no values
+    assert asked_filters(invented, "今年一线城市的成交额是多少？", catalog, demo_values).filters == ()
+    assert asked_filters(invented, "今年一线城市的成交额是多少？", catalog).filters == invented.filters  # no values
     shanghai = MetricQuery(metrics=("gmv",), filters=(Filter(dimension="city", values=("上海",)),))
-    assert _asked_filters(shanghai, "上海今年的成交额", catalog, demo_values) == shanghai
+    assert asked_filters(shanghai, "上海今年的成交额", catalog, demo_values) == shanghai
 
 
 @pytest.mark.parametrize(
@@ -290,12 +290,12 @@ def test_an_invented_value_is_dropped_when_the_warehouse_knows_the_dimension(
 )
 def test_an_occasion_of_the_catalog_sets_its_days(question: str, days: tuple[date, date], catalog: Catalog) -> None:
     filled = MetricQuery(metrics=("gmv",), time_range="all_time")
-    assert _apply_evidence(filled, question, catalog).time_range == DateRange(start=days[0], end=days[1])
+    assert apply_evidence(filled, question, catalog).time_range == DateRange(start=days[0], end=days[1])
 
 
 def test_two_occasions_or_years_leave_the_dates_to_the_model(catalog: Catalog) -> None:
     filled = MetricQuery(metrics=("gmv",), time_range="all_time")
-    assert _apply_evidence(filled, "双12和双11的GMV", catalog).time_range == "all_time"
+    assert apply_evidence(filled, "双12和双11的GMV", catalog).time_range == "all_time"
 
 
 @pytest.mark.parametrize(

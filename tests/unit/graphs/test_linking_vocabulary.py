@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from graphs.metrics.evidence import apply_evidence as _apply_evidence
 from graphs.metrics.linking import breakdown_dimensions, mentioned_grain, mentioned_period, mentioned_periods
-from graphs.metrics.nodes import _apply_evidence
 from knowledge.catalog import Catalog, load_catalog
 from tests.unit.knowledge.catalog.test_catalog_v2 import V2
 from tools.metric_query import MetricQuery
@@ -58,7 +58,7 @@ def test_evidence_uses_the_metric_time_dimension_only_for_metrics_with_a_time_co
 
 
 def test_filters_on_values_the_question_never_names_are_dropped(catalog: Catalog) -> None:
-    from graphs.metrics.nodes import _asked_filters
+    from graphs.metrics.evidence import asked_filters as _asked_filters
     from tools.metric_query import Filter
 
     copied = MetricQuery(metrics=("gmv",), filters=(Filter(dimension="region", values=("华东",)),))
@@ -71,7 +71,7 @@ def test_filters_on_values_the_question_never_names_are_dropped(catalog: Catalog
 
 
 def test_metrics_that_only_feed_a_calculation_are_not_shown() -> None:
-    from graphs.metrics.nodes import _focus
+    from graphs.metrics.evidence import focus as _focus
     from tools.metric_query import Calculation
 
     ratio = Calculation(op="ratio", left="shipping_fee", right="order_count")
@@ -82,7 +82,7 @@ def test_metrics_that_only_feed_a_calculation_are_not_shown() -> None:
 
 
 def test_a_period_written_as_a_date_filter_becomes_the_time_range(catalog: Catalog) -> None:
-    from graphs.metrics.nodes import _asked_filters
+    from graphs.metrics.evidence import asked_filters as _asked_filters
     from tools.metric_query import Filter
 
     filled = MetricQuery(metrics=("gmv",), filters=(Filter(dimension="order_date", values=("this_year",)),))
@@ -93,7 +93,7 @@ def test_a_period_written_as_a_date_filter_becomes_the_time_range(catalog: Catal
 def test_a_named_year_corrects_dates_outside_it_and_keeps_dates_inside(catalog: Catalog) -> None:
     from datetime import date
 
-    from graphs.metrics.nodes import _apply_evidence
+    from graphs.metrics.evidence import apply_evidence as _apply_evidence
     from tools.metric_query import DateRange
 
     everything = MetricQuery(metrics=("gmv",))

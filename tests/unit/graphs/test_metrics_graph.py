@@ -330,7 +330,7 @@ async def test_words_in_the_question_correct_what_the_model_missed(open_agent: A
 
 
 def test_focus_drops_repeats_and_extra_metrics() -> None:
-    from graphs.metrics.nodes import _focus
+    from graphs.metrics.evidence import focus as _focus
     from tools.metric_query import MetricQuery
 
     query = MetricQuery.model_validate(
