@@ -89,7 +89,7 @@ def _print_method(cfg: ProjectConfig, agent: MetricsAgent) -> None:
         card = next((v.card for v in versions if v.name == tuned), {})
     steps = (card.get("onboarding") or {}).get("steps") or {}
     if steps:
-        typer.echo("  measured on held-out questions when it was trained:")
+        typer.echo("  measured on held-out questions it was not trained on:")
         labels = {"prompt": "PROMPT", "rag": "RAG", "rag_lora": "RAG + LoRA"}
         for name, score in steps.items():
             en, zh = score.get("en"), score.get("zh")
