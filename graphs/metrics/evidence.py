@@ -255,9 +255,7 @@ def _held_names(values: DimensionValues | None, dimension: str) -> list[str]:
     """Every name of every value the warehouse holds for a dimension (code, English, Chinese, catalog aliases)."""
     if values is None:
         return []
-    return [
-        name for item in values.values.get(dimension, ()) for name in (str(item.value), item.en, item.zh, *item.aliases)
-    ]
+    return [name for item in values.values.get(dimension, ()) for name in item.names]
 
 
 def _allowed(query: MetricQuery, catalog: Catalog) -> list[str]:

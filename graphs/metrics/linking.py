@@ -88,7 +88,8 @@ def mentioned_values(
         for index, item in enumerate(held):
             key = f"\x00{dimension}\x00{index}"
             keys[key] = (dimension, item.value)
-            for text in dict.fromkeys((str(item.value).replace("_", " "), item.en, item.zh, *item.aliases)):
+            code, *names = item.names
+            for text in dict.fromkeys((code.replace("_", " "), *names)):
                 if _nameable(text):
                     terms.append((key, text))
     by_span: dict[tuple[int, int], list[tuple[str, str | int | float]]] = {}

@@ -48,6 +48,11 @@ class ValueName:
     zh: str
     aliases: tuple[str, ...] = ()
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every text that names the value: its code, its English and Chinese names, then the catalog's aliases."""
+        return (str(self.value), self.en, self.zh, *self.aliases)
+
 
 @dataclass(frozen=True, kw_only=True)
 class DimensionValues:
