@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from knowledge.catalog import Catalog
-from knowledge.catalog.models import Dimension
+from knowledge.catalog.models import Column, Dimension
 from kubeai.errors import KubeAIError
 from tools.sql_gate import GateContext, check_sql
 from tools.warehouse import SQLRunner
@@ -104,9 +104,7 @@ def read_dimension_values(
 
 def _value_names(catalog: Catalog, dimension: Dimension) -> dict[str, tuple[str, ...]]:
     """The catalog's other names for the values of a plain-column dimension (its column's ``value_names``)."""
-    found = re.fullmatch(rf"{re.escape(dimension.source_table)}\.(\w+)", dimension.expression.strip())
-    table = catalog.table(dimension.source_table)
-    column = table.column(found.group(1)) if table is not None and found is not None else None
+    column = _plain_column(catalog, dimension)
     return {value: names.all() for value, names in column.value_names.items()} if column is not None else {}
 
 
@@ -127,13 +125,19 @@ def _named(row: tuple[object, ...], columns: list[str], aliases: dict[str, tuple
 def value_columns(catalog: Catalog, dimension: Dimension) -> list[str]:
     """Sibling columns naming a plain-column dimension's values: same table, same first word of the name."""
     table = catalog.table(dimension.source_table)
-    found = re.fullmatch(rf"{re.escape(dimension.source_table)}\.(\w+)", dimension.expression.strip())
-    if table is None or found is None:
+    column = _plain_column(catalog, dimension)
+    if table is None or column is None:
         return []
-    column = found.group(1)
-    stem = column.split("_")[0]
+    stem = column.name.split("_")[0]
     return [
         c.name
         for c in table.columns
-        if c.name != column and c.name.split("_")[0] == stem and c.type.upper().startswith(_TEXT_TYPES)
+        if c.name != column.name and c.name.split("_")[0] == stem and c.type.upper().startswith(_TEXT_TYPES)
     ]
+
+
+def _plain_column(catalog: Catalog, dimension: Dimension) -> Column | None:
+    """The column a dimension is, when its expression is one column of its table (``channels.channel_code``)."""
+    found = re.fullmatch(rf"{re.escape(dimension.source_table)}\.(\w+)", dimension.expression.strip())
+    table = catalog.table(dimension.source_table)
+    return table.column(found.group(1)) if table is not None and found is not None else None
