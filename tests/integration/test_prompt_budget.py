@@ -19,6 +19,8 @@ from tests.integration.support import LiveServer
 pytestmark = pytest.mark.integration
 
 QUERY_TOKENS = 512  # the structured path's answer limit
+# The base model's structured prompt, which lists the catalog; a routed adapter's prompt lists none.
+BASE_PROMPT = {"strategy": "structured", "rag": False, "adapter": "none"}
 
 
 class RecordingClient(ModelClient):
@@ -58,7 +60,7 @@ async def test_the_agent_counts_exactly_the_prompt_it_sends_and_the_whole_catalo
 ) -> None:
     client = recording_client(live_server)
     config = agent_config.model_copy(
-        update={"metrics_agent": agent_config.metrics_agent.model_copy(update={"rag": False, "strategy": "structured"})}
+        update={"metrics_agent": agent_config.metrics_agent.model_copy(update=BASE_PROMPT)}
     )
     async with MetricsAgent.open(config, llm=client) as agent:
         catalog = agent.context.catalog
