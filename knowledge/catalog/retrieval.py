@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -178,8 +179,9 @@ def named_in(question: str, terms: Sequence[tuple[str, str]]) -> set[str]:
 def term_spans(question: str, terms: Sequence[tuple[str, str]]) -> list[tuple[int, int, str]]:
     """Where each term appears in the (normalized) question, as ``(start, end, name)``, in order of position.
 
-    The matching rules of :func:`named_in`: English terms as whole words (a plural ``s`` allowed), Chinese terms
-    of two or more characters anywhere, and a match nested inside a longer match of any term does not count.
+    The matching rules of :func:`named_in`: English terms as whole words (see :func:`_english_pattern`), Chinese
+    terms of two or more characters anywhere, and a match that overlaps a longer match of any term does not count:
+    in "how many orders were placed", "orders were placed" (Orders placed) outweighs "how many orders".
     """
     text = _normal(question)
     spans: list[tuple[int, int, str]] = []
@@ -188,16 +190,34 @@ def term_spans(question: str, terms: Sequence[tuple[str, str]]) -> list[tuple[in
         if not name or not needle:
             continue
         if _CJK.search(needle):
-            if len(needle) < 2:
-                continue
-            pattern = re.escape(needle)
-        else:
-            # Word boundaries are ASCII letters and digits only: "GMV" next to Chinese (上月GMV是) still counts.
-            pattern = rf"(?<![a-z0-9]){re.escape(needle)}(?:e?s)?(?![a-z0-9])"
-        spans.extend((m.start(), m.end(), name) for m in re.finditer(pattern, text))
+            if len(needle) >= 2:
+                spans.extend((m.start(), m.end(), name) for m in re.finditer(re.escape(needle), text))
+        elif needle.split(" ", 1)[0][:-1] in text:  # a cheap test first: a warehouse has thousands of values
+            spans.extend((m.start(), m.end(), name) for m in _english_pattern(needle).finditer(text))
     kept = {
         (start, end, name)
         for start, end, name in spans
-        if not any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)
+        if not any(s < end and start < e and (e - s) > (end - start) for s, e, _ in spans)
     }
     return sorted(kept)
+
+
+# Auxiliary verbs a question puts between a term's words: "orders were placed" says "orders placed".
+_AUXILIARIES = r"(?:(?:has|have|had|was|were|is|are|be|been|being|got|get|gets) ){0,2}"
+
+
+@functools.lru_cache(maxsize=65536)
+def _english_pattern(needle: str) -> re.Pattern[str]:
+    """The regular expression an English term matches: whole words, its plural, auxiliary verbs between its words.
+
+    Word boundaries are ASCII letters and digits only, so "GMV" next to Chinese (上月GMV是) still counts. The last
+    word may take a plural ``s``/``es``, or ``ies`` for a final consonant and ``y`` (city, cities).
+    """
+    words = needle.split(" ")
+    last = words[-1]
+    if re.fullmatch(r".*[^aeiou]y", last):
+        ending = rf"{re.escape(last[:-1])}(?:y|ies)"
+    else:
+        ending = rf"{re.escape(last)}(?:e?s)?"
+    body = "".join(rf"{re.escape(word)} {_AUXILIARIES}" for word in words[:-1])
+    return re.compile(rf"(?<![a-z0-9]){body}{ending}(?![a-z0-9])")

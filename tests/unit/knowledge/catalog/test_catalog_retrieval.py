@@ -103,6 +103,19 @@ def test_exact_matching_rules() -> None:
     assert named_in("ＧＭＶ成交额", terms) == {"gmv"}  # NFKC folds full-width letters
 
 
+def test_plurals_auxiliaries_and_overlapping_mentions() -> None:
+    from knowledge.catalog.retrieval import named_in, term_spans
+
+    terms = [("city", "city"), ("day", "day"), ("placed", "orders placed"), ("orders", "how many orders")]
+    assert named_in("GMV in five cities", terms) == {"city"}  # a final consonant and y: cities
+    assert named_in("over ten days", terms) == {"day"}
+    assert named_in("orders were placed", terms) == {"placed"}  # auxiliary verbs between a term's words
+    assert named_in("orders have been placed", terms) == {"placed"}
+    assert named_in("orders we placed", terms) == set()  # any other word breaks the term
+    # Two mentions overlap: the longer one counts, the other is part of it.
+    assert term_spans("how many orders were placed", terms) == [(9, 27, "placed")]
+
+
 def test_zero_k_blank_question_and_bad_arguments(demo_kb: KnowledgeBase) -> None:
     found = retrieve_catalog(demo_kb, "GMV by region", metrics_k=0, examples_k=0)
     assert found.metrics == () and found.examples == () and len(found.dimensions) == 5
