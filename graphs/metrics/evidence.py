@@ -3,9 +3,10 @@
 The metrics graph's ``generate`` node asks a model (the catalog's adapter, or the base model) to fill a
 :class:`~tools.metric_query.MetricQuery`; :func:`corrected` then settles every field the question states in so
 many words: the period, written-out days and the catalog's occasions, named years, grains and breakdowns, the
-dimension values it names (as filters), a ranking, a share. The words come from the catalog and the standard
-vocabulary (``knowledge/catalog/vocabulary.yaml``), never from code about one business, and nothing is forced
-that the catalog does not allow. Each step is a small function of the query and the question, tested alone.
+dimension values it names (as filters), breakdowns it never asks for (dropped), a ranking, a share. The words
+come from the catalog and the standard vocabulary (``knowledge/catalog/vocabulary.yaml``), never from code about
+one business, and nothing is forced that the catalog does not allow. Each step is a small function of the query
+and the question, tested alone.
 """
 
 from __future__ import annotations
@@ -15,16 +16,20 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from graphs.metrics.date_spans import mentioned_dates
 from graphs.metrics.linking import (
     asks_share,
     breakdown_dimensions,
+    mentioned_dimensions,
     mentioned_grain,
     mentioned_occasion,
     mentioned_period,
     mentioned_ranking,
     mentioned_values,
     named_years,
+    open_breakdown_cue,
     share_with_value,
     shared_within,
 )
@@ -35,6 +40,7 @@ from tools.metric_query.values import DimensionValues
 
 __all__ = [
     "apply_evidence",
+    "asked_breakdowns",
     "asked_filters",
     "corrected",
     "focus",
@@ -69,6 +75,7 @@ def corrected(
     query = asked_filters(query, question, catalog, values)
     if values is not None:
         query = named_values(query, question, catalog, values)
+        query = asked_breakdowns(query, question, catalog, values)
     query = years_compared(query, question, catalog)
     query = shared(query, question, catalog)
     return ranked(query, question)
@@ -297,6 +304,36 @@ def named_values(query: MetricQuery, question: str, catalog: Catalog, values: Di
     if list(filters.values()) == list(query.filters) and dimensions == list(query.dimensions):
         return query
     return query.model_copy(update={"filters": tuple(filters.values())[:5], "dimensions": tuple(dimensions)})
+
+
+def asked_breakdowns(query: MetricQuery, question: str, catalog: Catalog, values: DimensionValues) -> MetricQuery:
+    """Drop a breakdown the question never asks for: 今年一线城市的成交额 is one number, not one per city.
+
+    A small model adds a dimension it was not asked for, often one near a word the question does use (城市 in
+    一线城市, which names a city tier). A non-time dimension the query groups by goes when the question names
+    neither it (its terms, a value it holds) nor a ranking, and has no breakdown cue before words the catalog does
+    not know ("by reason", 各类客户, 分别; :func:`~graphs.metrics.linking.open_breakdown_cue`): those may ask for a
+    breakdown in words of their own. Sort keys on a dropped dimension go with it.
+    """
+    named = {
+        *mentioned_dimensions(question, catalog),
+        *breakdown_dimensions(question, catalog),
+        *mentioned_values(question, catalog, values),
+    }
+    unasked = {
+        name
+        for name in query.dimensions
+        if name not in named and (d := catalog.dimension(name)) is not None and d.type != "time"
+    }
+    if not unasked or mentioned_ranking(question) is not None or open_breakdown_cue(question, catalog):
+        return query
+    data = query.model_dump(mode="json")
+    data["dimensions"] = [d for d in query.dimensions if d not in unasked]
+    data["order_by"] = [o for o in data["order_by"] if o["target"] not in unasked]
+    try:
+        return type(query).model_validate(data)
+    except ValidationError:
+        return query  # what is left is no query of its own (a share within groups needs its groups)
 
 
 def _query_metrics(query: MetricQuery) -> list[str]:

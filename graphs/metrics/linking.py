@@ -9,6 +9,7 @@ words, Chinese substrings, a mention nested in a longer one does not count) are 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
@@ -32,6 +33,7 @@ __all__ = [
     "mentioned_ranking",
     "mentioned_values",
     "named_years",
+    "open_breakdown_cue",
     "share_with_value",
     "shared_within",
 ]
@@ -63,9 +65,22 @@ def _mentioned(question: str, catalog: Catalog, kind: Literal["metric", "dimensi
 
 
 def _terms(items: Iterable[Metric | Dimension]) -> Iterator[tuple[str, str]]:
+    """Each item's name, labels and synonyms, with a count's other openings (see :func:`_count_variants`)."""
     for item in items:
         for term in (item.name.replace("_", " "), item.label.en, item.label.zh, *item.synonyms.en, *item.synonyms.zh):
-            yield item.name, term
+            for variant in _count_variants(term):
+                yield item.name, variant
+
+
+def _count_variants(term: str) -> tuple[str, ...]:
+    """The term, and the term opened by every other count opener when it starts with one ("how many refunds")."""
+    openers = standard_vocabulary().count_openers.all()
+    lowered = term.lower()
+    for opener in openers:
+        if lowered.startswith(f"{opener.lower()} "):
+            rest = term[len(opener) :]
+            return (term, *(f"{other}{rest}" for other in openers if other != opener))
+    return (term,)
 
 
 def mentioned_values(
@@ -200,6 +215,26 @@ def breakdown_dimensions(question: str, catalog: Catalog) -> list[str]:
                 found.append(name)
                 break
     return list(dict.fromkeys(found))
+
+
+def open_breakdown_cue(question: str, catalog: Catalog) -> bool:
+    """Whether a breakdown cue stands before no dimension or grain the catalog names ("by reason", 各类客户, 分别).
+
+    Such a question may ask for a breakdown in words of its own, which only a model can map to a dimension; a
+    cue right before a catalog term ("for each refund reason", 各个大区, 每个月) is accounted for by that term. Of
+    cues starting at one place the longest counts (各个, not 各).
+    """
+    text = unicodedata.normalize("NFKC", question).casefold()
+    grains = [("\x00", phrase) for words in catalog.grain_phrases().values() for phrase in words.all()]
+    starts = {start for start, _, _ in term_spans(question, [*_terms(catalog.dimensions), *grains])}
+    cues = catalog.breakdown_cues()
+    ends: dict[int, int] = {}
+    for cue in cues.all():
+        word = cue.strip().casefold()
+        pattern = rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])\s*" if word.isascii() else re.escape(word)
+        for match in re.finditer(pattern, text):
+            ends[match.start()] = max(ends.get(match.start(), 0), match.end())
+    return any(end not in starts for end in ends.values())
 
 
 def _phrases(words: Synonyms) -> tuple[str, ...]:

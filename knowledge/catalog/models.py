@@ -712,7 +712,8 @@ class RankingCues(_Model):
 class Vocabulary(_Model):
     """The standard vocabulary a catalog picks from (``knowledge/catalog/vocabulary.yaml``).
 
-    Periods, grain phrases, and the cues for breakdowns, rankings, shares and questions about the future.
+    Periods, grain phrases, the cues for breakdowns, rankings, shares and questions about the future, and the
+    phrases that open a count.
     """
 
     periods: tuple[PeriodDefinition, ...]
@@ -723,6 +724,7 @@ class Vocabulary(_Model):
     within_cues: Synonyms
     with_value_cues: Synonyms
     future_cues: Synonyms
+    count_openers: Synonyms
 
 
 @functools.cache

@@ -9,8 +9,24 @@ from pathlib import Path
 
 import pytest
 
-from graphs.metrics.evidence import apply_evidence, asked_filters, named_values, ranked, shared, years_compared
-from graphs.metrics.linking import Ranking, asks_future, mentioned_grain, mentioned_ranking, mentioned_values
+from graphs.metrics.evidence import (
+    apply_evidence,
+    asked_breakdowns,
+    asked_filters,
+    named_values,
+    ranked,
+    shared,
+    years_compared,
+)
+from graphs.metrics.linking import (
+    Ranking,
+    asks_future,
+    mentioned_grain,
+    mentioned_metrics,
+    mentioned_ranking,
+    mentioned_values,
+    open_breakdown_cue,
+)
 from knowledge.catalog import Catalog, load_catalog
 from knowledge.catalog.models import Occasion
 from knowledge.warehouse import build_logistics_warehouse
@@ -315,3 +331,68 @@ def test_an_occasion_on_february_29_falls_back_outside_leap_years() -> None:
     leap = Occasion.model_validate({"name": "leap", "label": {"en": "leap day"}, "start": "02-29"})
     assert leap.days(2025) == (date(2025, 2, 28), date(2025, 2, 28))
     assert leap.days(2024) == (date(2024, 2, 29), date(2024, 2, 29))
+
+
+def test_a_count_asked_with_how_many_names_the_count_metric(catalog: Catalog, logistics: Catalog) -> None:
+    # "number of refunds" is the catalog's term; "how many refunds" opens the same count in other words, and the
+    # longer mention outweighs "refunds" (the refund amount).
+    assert mentioned_metrics("How many refunds came in per reason last year?", catalog) == ["refund_count"]
+    assert mentioned_metrics("What were refunds last year?", catalog) == ["refund_amount"]
+    assert mentioned_metrics("How many claims came in during 2025?", logistics) == ["claim_count"]
+
+
+@pytest.mark.parametrize(
+    ("question", "open_cue"),
+    [
+        ("Break last year's GMV down by where buyers live.", True),  # words the catalog does not know
+        ("去年各类用户的GMV", True),
+        ("GMV by channel last year", False),  # the cue stands before a dimension
+        ("去年各个大区的成交额", False),  # 各个, not 各 before 个大区
+        ("去年一线城市的成交额", False),  # no cue at all
+    ],
+)
+def test_an_open_breakdown_cue_is_one_before_words_the_catalog_does_not_know(
+    question: str, open_cue: bool, catalog: Catalog
+) -> None:
+    assert open_breakdown_cue(question, catalog) is open_cue
+
+
+def test_a_breakdown_nobody_asked_for_is_dropped(
+    catalog: Catalog, demo_values: DimensionValues, logistics: Catalog, logistics_values: DimensionValues
+) -> None:
+    tier_1 = Filter(dimension="city_tier", op="eq", values=("Tier 1",))
+    by_city = MetricQuery(metrics=("gmv",), dimensions=("city",), filters=(tier_1,), order_by=(OrderBy(target="city"),))
+    one_number = asked_breakdowns(by_city, "去年一线城市的GMV是多少？", catalog, demo_values)
+    assert one_number.dimensions == () and one_number.order_by == () and one_number.filters == (tier_1,)
+    # Kept: the question names the dimension, ranks, or has a cue before words only a model can map.
+    for question in ("Which city had the most GMV last year?", "GMV by city last year", "去年GMV按买家所在地分一下"):
+        assert asked_breakdowns(by_city, question, catalog, demo_values) == by_city
+    by_month = MetricQuery(metrics=("gmv",), dimensions=("order_date",), time_grain="month")
+    assert asked_breakdowns(by_month, "去年的GMV是多少？", catalog, demo_values) == by_month  # time is the grain's
+    by_team = MetricQuery(metrics=("delivered_count",), dimensions=("courier_team", "service_level"))
+    asked = asked_breakdowns(
+        by_team, "How many parcels were delivered by express service last year?", logistics, logistics_values
+    )
+    assert asked.dimensions == ("service_level",)  # a value of service_level is named; no courier team is
+
+
+@pytest.mark.parametrize("name", ["metrics_qa", "logistics_qa"])
+def test_no_gold_breakdown_of_either_question_set_is_dropped(
+    name: str,
+    catalog: Catalog,
+    demo_values: DimensionValues,
+    logistics: Catalog,
+    logistics_values: DimensionValues,
+) -> None:
+    from evals import MetricsQAItem, load_dataset
+
+    on, values = (catalog, demo_values) if name == "metrics_qa" else (logistics, logistics_values)
+    items = load_dataset(Path(__file__).parents[3] / "evals" / "datasets" / name).items_of(MetricsQAItem)
+    golds = [(item.id, item.question, item.gold_query) for item in items if item.gold_query is not None]
+    assert sum(1 for _, _, gold in golds if gold.dimensions) >= 15  # the set has breakdowns to lose
+    dropped = [
+        item_id
+        for item_id, question, gold in golds
+        if asked_breakdowns(gold, question, on, values).dimensions != gold.dimensions
+    ]
+    assert dropped == []
