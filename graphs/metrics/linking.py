@@ -3,7 +3,8 @@
 A 135M model picks the wrong enum value surprisingly often even when the question says "GMV" outright. When a
 metric's label or synonym appears in the question, that is near-certain evidence, so the graph narrows the
 metric enum to the mentioned metrics and lists mentioned dimensions first. The matching rules (whole English
-words, Chinese substrings, a mention nested in a longer one does not count) are the catalog retrieval's own.
+words with plurals and auxiliary verbs, Chinese substrings, a mention overlapping a longer one does not count)
+are the catalog retrieval's own (:func:`~knowledge.catalog.retrieval.term_spans`).
 """
 
 from __future__ import annotations
