@@ -10,14 +10,13 @@ are the catalog retrieval's own (:func:`~knowledge.catalog.retrieval.term_spans`
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
 from knowledge.catalog import Catalog, Dimension, Metric, Synonyms
 from knowledge.catalog.models import Occasion, standard_vocabulary
-from knowledge.catalog.retrieval import named_in, term_spans
+from knowledge.catalog.retrieval import named_in, normal_form, term_spans
 from tools.metric_query.values import DimensionValues
 
 __all__ = [
@@ -225,7 +224,7 @@ def open_breakdown_cue(question: str, catalog: Catalog) -> bool:
     cue right before a catalog term ("for each refund reason", 各个大区, 每个月) is accounted for by that term. Of
     cues starting at one place the longest counts (各个, not 各).
     """
-    text = unicodedata.normalize("NFKC", question).casefold()
+    text = normal_form(question)  # term_spans positions
     grains = [("\x00", phrase) for words in catalog.grain_phrases().values() for phrase in words.all()]
     starts = {start for start, _, _ in term_spans(question, [*_terms(catalog.dimensions), *grains])}
     cues = catalog.breakdown_cues()

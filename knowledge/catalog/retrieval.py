@@ -37,6 +37,7 @@ __all__ = [
     "EXAMPLE_VOTERS",
     "CatalogMatches",
     "named_in",
+    "normal_form",
     "retrieve_catalog",
     "term_spans",
 ]
@@ -167,7 +168,8 @@ def _ranked(
     return [Hit(id=mains[n].id, text=mains[n].text, score=score, metadata=mains[n].metadata) for n, score in best]
 
 
-def _normal(text: str) -> str:
+def normal_form(text: str) -> str:
+    """The text as term matching reads it (NFKC, case-folded): positions in it are :func:`term_spans` positions."""
     return unicodedata.normalize("NFKC", text).casefold()
 
 
@@ -183,10 +185,10 @@ def term_spans(question: str, terms: Sequence[tuple[str, str]]) -> list[tuple[in
     terms of two or more characters anywhere, and a match that overlaps a longer match of any term does not count:
     in "how many orders were placed", "orders were placed" (Orders placed) outweighs "how many orders".
     """
-    text = _normal(question)
+    text = normal_form(question)
     spans: list[tuple[int, int, str]] = []
     for name, term in terms:
-        needle = _normal(term).strip()
+        needle = normal_form(term).strip()
         if not name or not needle:
             continue
         if _CJK.search(needle):
